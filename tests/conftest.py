@@ -1,0 +1,145 @@
+"""Fixtures: an app on a fresh database per test, a client, and scenario helpers."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import pytest
+
+from config import TestingConfig
+from tickets import create_app
+from tickets.extensions import db as _db
+from tickets.models import CalendarDay, CalendarYear, Firm, User
+from tickets.reference import ensure_reference_data
+from tickets.timeutil import from_local, set_now
+from tickets.validators import credit_check_char
+
+PASSWORD = "correct horse 7"
+
+
+def credit_code(n: int) -> str:
+    """A valid unified social credit code, different for each n."""
+    first17 = f"91330100{n:09d}"
+    return first17 + credit_check_char(first17)
+
+
+@pytest.fixture
+def app(tmp_path):
+    class Cfg(TestingConfig):
+        UPLOAD_DIR = str(tmp_path / "uploads")
+        SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{tmp_path / 'test.db'}")
+
+    app = create_app(Cfg)
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+        ensure_reference_data()
+        yield app
+        _db.session.remove()
+        _db.drop_all()
+    set_now(None)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def clock():
+    """Set the service clock to a Shanghai wall-clock time: clock(2026, 11, 23, 9)."""
+
+    def move(*args):
+        set_now(from_local(datetime(*args)))
+
+    yield move
+    set_now(None)
+
+
+class Park:
+    """A small park: two departments' officials, a coordinator, a leader, an inspector, two firms."""
+
+    def __init__(self):
+        from tickets.models import Department
+
+        self.depts = {d.code: d for d in _db.session.scalars(_db.select(Department))}
+        self.coordinator = self.user("coord", "coordinator")
+        self.leader = self.user("leader", "leader")
+        self.inspector = self.user("inspector", "inspector")
+        self.admin = self.user("admin", "admin")
+        self.hr_head = self.user("hr_head", "official", dept="hr", head=True)
+        self.hr_official = self.user("hr_off", "official", dept="hr")
+        self.hr_other = self.user("hr_other", "official", dept="hr")
+        self.fin_head = self.user("fin_head", "official", dept="finance", head=True)
+        self.fin_official = self.user("fin_off", "official", dept="finance")
+        self.firm_a = self.firm("甲公司", 1, liaison=self.leader)
+        self.firm_b = self.firm("乙公司", 2)
+        self.firm_user = self.user("firm_a", "firm", firm=self.firm_a)
+        self.firm_b_user = self.user("firm_b", "firm", firm=self.firm_b)
+        _db.session.commit()
+
+    def user(self, username, *roles, dept=None, head=False, firm=None) -> User:
+        u = User(username=username, name=username.replace("_", " ").title(), email=f"{username}@example.test",
+                 mobile="13800138000", language="zh", is_head=head,
+                 department_id=self.depts[dept].id if dept else None, firm_id=firm.id if firm else None)
+        u.set_password(PASSWORD)
+        u.set_roles(roles)
+        _db.session.add(u)
+        _db.session.flush()
+        return u
+
+    def firm(self, name, n, liaison=None) -> Firm:
+        f = Firm(name=name, credit_code=credit_code(n), address="高新区", contact_name="联系人",
+                 contact_phone="13800138000", liaison_id=liaison.id if liaison else None)
+        _db.session.add(f)
+        _db.session.flush()
+        return f
+
+    def category(self, code):
+        from tickets.models import Category
+
+        return _db.session.scalar(_db.select(Category).filter_by(code=code))
+
+
+@pytest.fixture
+def park(app):
+    return Park()
+
+
+@pytest.fixture
+def login(client):
+    """login(user) signs the test client in as that user."""
+
+    def do(user):
+        client.post("/logout")
+        resp = client.post("/login", data={"username": user.username, "password": PASSWORD})
+        assert resp.status_code == 302, resp.get_data(as_text=True)
+        return client
+
+    return do
+
+
+def file_request(park, user=None, **over):
+    """File a request through the service, as the firm user by default."""
+    from tickets.services.filing import file_ticket
+
+    user = user or park.firm_user
+    data = dict(firm_id=user.firm_id, category_id=park.category("labor").id, title="招工难",
+                description="缺少 30 名操作工", urgency="normal", contact_name="王经理",
+                contact_phone="13800138000")
+    data.update(over)
+    return file_ticket(user, **data)
+
+
+def accept(park, ticket, lead=None):
+    from tickets.services.actions import perform
+
+    lead = lead or park.hr_official
+    return perform(ticket, "accept", park.coordinator, lead_id=lead.id, department_id=lead.department_id)
+
+
+def handle(park, ticket, by=None):
+    from tickets.services.actions import perform
+
+    return perform(ticket, "handle", by or park.hr_official, outcome="resolved", what_was_done="推荐了 30 名工人",
+                   explanation="", contact_method="phone", contacted_on=ticket.created_at.date())

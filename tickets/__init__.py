@@ -1,0 +1,67 @@
+"""Bihuan: the enterprise request closed loop."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from .extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def select_locale() -> str:
+    """The user's stored language, else the session's choice, else the browser's."""
+    if current_user and current_user.is_authenticated:
+        return current_user.language
+    chosen = session.get("language")
+    if chosen in ("zh", "en"):
+        return chosen
+    return request.accept_languages.best_match(["zh", "en"]) or "zh"
+
+
+def create_app(config_class=None) -> Flask:
+    """Build the app: configuration, extensions, blueprints. No I/O here."""
+    from config import config_from_env
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(config_class or config_from_env())
+    app.config["CELERY"] = dict(app.config["CELERY"], broker_url=app.config["REDIS_URL"])
+    (config_class or config_from_env()).check(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(ROOT / "translations"),
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+
+    from . import views_common
+
+    views_common.init_app(app)
+
+    from .auth import bp as auth_bp
+    from .desk import bp as desk_bp
+    from .firm import bp as firm_bp
+    from .ticket import bp as ticket_bp
+    from .admin import bp as admin_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(firm_bp)
+    app.register_blueprint(desk_bp)
+    app.register_blueprint(ticket_bp)
+    app.register_blueprint(admin_bp)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app

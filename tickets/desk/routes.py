@@ -1,0 +1,137 @@
+"""Staff pages: the queues, the approval inbox, filing on a firm's behalf."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from wtforms import SelectField
+from wtforms.validators import DataRequired
+
+from ..extensions import db
+from ..forms_common import RequestForm, category_choices, uploads_from
+from ..models import Category, Department, ExtensionRequest, Firm, Ticket, TransferRequest
+from ..permissions import may_file_for
+from ..services.errors import ServiceError
+from ..services.filing import file_ticket
+from . import bp
+from .queries import Filters, scopes_for
+
+SCOPE_LABELS = {
+    "mine": _l("My queue"),
+    "department": _l("My department"),
+    "inbox": _l("To accept"),
+    "all": _l("All tickets"),
+}
+
+
+@bp.route("/")
+@login_required
+def queue_page():
+    return redirect(url_for("desk.queue"))
+
+
+@bp.route("/tickets")
+@login_required
+def queue():
+    scopes = scopes_for(current_user)
+    if not scopes:
+        abort(403)
+    scope = request.args.get("scope") or scopes[0]
+    if scope not in scopes:
+        abort(403)
+    f = Filters(
+        scope=scope,
+        state=request.args.get("state", ""),
+        category_id=request.args.get("category", type=int),
+        department_id=request.args.get("department", type=int),
+        level=request.args.get("level", ""),
+        q=request.args.get("q", "")[:100],
+        after=request.args.get("after", ""),
+    )
+    from .queries import queue as run_queue
+
+    tickets, cursor = run_queue(current_user, f)
+    locale = str(get_locale())
+    args = {k: v for k, v in request.args.items() if k != "after"}
+    return render_template(
+        "desk/queue.html",
+        tickets=tickets,
+        cursor=cursor,
+        f=f,
+        scopes=scopes,
+        scope_labels=SCOPE_LABELS,
+        args=args,
+        categories=db.session.scalars(db.select(Category).order_by(Category.position, Category.id)).all(),
+        departments=db.session.scalars(db.select(Department).order_by(Department.id)).all(),
+        locale=locale,
+    )
+
+
+@bp.route("/approvals")
+@login_required
+def approvals():
+    """Pending extensions (heads) and transfers (heads inside, coordinators across)."""
+    if not (current_user.has("coordinator") or (current_user.has("official") and current_user.is_head)):
+        abort(403)
+    ext, trans = [], []
+    if current_user.is_head and current_user.has("official"):
+        ext = db.session.scalars(
+            db.select(ExtensionRequest).join(Ticket, ExtensionRequest.ticket_id == Ticket.id)
+            .where(ExtensionRequest.status == "pending", Ticket.state == "accepted",
+                   Ticket.department_id == current_user.department_id)
+            .order_by(ExtensionRequest.id)).all()
+        trans += db.session.scalars(
+            db.select(TransferRequest).join(Ticket, TransferRequest.ticket_id == Ticket.id)
+            .where(TransferRequest.status == "pending", Ticket.state == "accepted",
+                   TransferRequest.from_department_id == current_user.department_id,
+                   TransferRequest.to_department_id == current_user.department_id)
+            .order_by(TransferRequest.id)).all()
+    if current_user.has("coordinator"):
+        trans += db.session.scalars(
+            db.select(TransferRequest).join(Ticket, TransferRequest.ticket_id == Ticket.id)
+            .where(TransferRequest.status == "pending", Ticket.state == "accepted",
+                   TransferRequest.from_department_id != TransferRequest.to_department_id)
+            .order_by(TransferRequest.id)).all()
+    return render_template("desk/approvals.html", extensions=ext, transfers=trans)
+
+
+class OnBehalfForm(RequestForm):
+    firm_id = SelectField(_l("Firm"), validators=[DataRequired()], validate_choice=False)
+    channel = SelectField(_l("Channel"), choices=[
+        ("phone", _l("Phone")), ("visit", _l("Visit")), ("meeting", _l("Meeting")),
+        ("letter", _l("Letter")), ("platform", _l("Platform"))])
+
+
+@bp.route("/file", methods=["GET", "POST"])
+@login_required
+def file_for():
+    """A coordinator, or a firm's liaison leader, files a request on the firm's behalf."""
+    if not current_user.has("coordinator", "leader"):
+        abort(403)
+    firms = db.session.scalars(db.select(Firm).order_by(Firm.name)).all()
+    firms = [fm for fm in firms if may_file_for(current_user, fm)]
+    if not firms:
+        abort(403)
+    form = OnBehalfForm()
+    form.category_id.choices = category_choices(str(get_locale()))
+    form.firm_id.choices = [("", _("— choose —"))] + [(str(fm.id), fm.name) for fm in firms]
+    errors = {}
+    if form.validate_on_submit():
+        firm_id = int(form.firm_id.data) if form.firm_id.data.isdigit() else 0
+        try:
+            ticket = file_ticket(
+                current_user, firm_id=firm_id, category_id=form.category_id.data,
+                title=form.title.data, description=form.description.data, urgency=form.urgency.data,
+                contact_name=form.contact_name.data, contact_phone=form.contact_phone.data,
+                channel=form.channel.data, follows_number=form.follows_number.data or "",
+                uploads=uploads_from(),
+            )
+        except ServiceError as e:
+            errors = e.errors or {"form": e.message}
+        else:
+            flash(_("Request %(number)s filed on behalf of %(firm)s.", number=ticket.number, firm=ticket.firm.name))
+            return redirect(url_for("ticket.view", number=ticket.number))
+    status = 400 if request.method == "POST" else 200
+    return render_template("desk/file_for.html", form=form, errors=errors), status

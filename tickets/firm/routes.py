@@ -1,0 +1,74 @@
+"""The firm's pages: file a request, and the list of the firm's requests."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..forms_common import RequestForm, category_choices, uploads_from
+from ..models import Ticket
+from ..services.errors import ServiceError
+from ..services.filing import file_ticket
+from . import bp
+
+
+def _firm_user():
+    if not (current_user.has("firm") and current_user.firm_id):
+        abort(403)
+
+
+@bp.route("/requests")
+@login_required
+def my_requests():
+    _firm_user()
+    page_size = 20
+    stmt = db.select(Ticket).filter_by(firm_id=current_user.firm_id)
+    state = request.args.get("state", "")
+    if state == "open":
+        stmt = stmt.where(Ticket.state.in_(("submitted", "accepted", "handled")))
+    elif state == "closed":
+        stmt = stmt.where(Ticket.state.notin_(("submitted", "accepted", "handled")))
+    before = request.args.get("before", type=int)
+    if before:
+        stmt = stmt.where(Ticket.id < before)
+    rows = db.session.scalars(stmt.order_by(Ticket.id.desc()).limit(page_size + 1)).all()
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return render_template("firm/my_requests.html", tickets=rows, state=state,
+                           next_before=rows[-1].id if more else None)
+
+
+@bp.route("/requests/new", methods=["GET", "POST"])
+@login_required
+def new_request():
+    _firm_user()
+    form = RequestForm()
+    form.category_id.choices = category_choices(str(get_locale()))
+    if request.method == "GET":
+        firm = current_user.firm
+        form.contact_name.data = form.contact_name.data or current_user.name
+        form.contact_phone.data = form.contact_phone.data or current_user.mobile or firm.contact_phone
+    errors = {}
+    if form.validate_on_submit():
+        try:
+            ticket = file_ticket(
+                current_user,
+                firm_id=current_user.firm_id,
+                category_id=form.category_id.data,
+                title=form.title.data,
+                description=form.description.data,
+                urgency=form.urgency.data,
+                contact_name=form.contact_name.data,
+                contact_phone=form.contact_phone.data,
+                follows_number=form.follows_number.data or "",
+                uploads=uploads_from(),
+            )
+        except ServiceError as e:
+            errors = e.errors or {"form": e.message}
+        else:
+            flash(_("Your request %(number)s was filed. You can follow it here.", number=ticket.number))
+            return redirect(url_for("ticket.view", number=ticket.number))
+    status = 400 if request.method == "POST" else 200
+    return render_template("firm/new_request.html", form=form, errors=errors), status

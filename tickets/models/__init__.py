@@ -1,0 +1,19 @@
+"""All models, importable from one place."""
+from .org import ROLES, Category, Department, Firm, User, UserRole  # noqa: F401
+from .record import CalendarDay, CalendarYear, Event  # noqa: F401
+from .ticket import (  # noqa: F401
+    CHANNELS,
+    CLOCK_KINDS,
+    NO_DUE,
+    STATES,
+    URGENCIES,
+    Attachment,
+    Clock,
+    ExtensionRequest,
+    Feedback,
+    Handling,
+    Question,
+    Ticket,
+    TicketCounter,
+    TransferRequest,
+)

@@ -1,0 +1,154 @@
+"""Who may see and do what: the one permission function, asked by every route.
+
+`may(user, action, ticket)` answers for every action of the lifecycle table and
+for viewing (`"view"`). Rules are plain functions in a dict, named by the
+lifecycle table's `who` column.
+"""
+from __future__ import annotations
+
+from .extensions import db
+from .lifecycle import ACTIONS
+from .models import ExtensionRequest, Question, Ticket, TransferRequest, User
+
+
+def _is_official_of(user: User, department_id: int | None) -> bool:
+    return user.has("official") and department_id is not None and user.department_id == department_id
+
+
+def _is_head_of(user: User, department_id: int | None) -> bool:
+    return _is_official_of(user, department_id) and user.is_head
+
+
+def _coordinator(user, ticket) -> bool:
+    return user.has("coordinator")
+
+
+def _own_firm(user, ticket) -> bool:
+    return user.has("firm") and user.firm_id is not None and user.firm_id == ticket.firm_id
+
+
+def _lead(user, ticket) -> bool:
+    if not user.has("official"):
+        return False
+    return ticket.lead_id == user.id or _is_head_of(user, ticket.department_id)
+
+
+def _pending(model, ticket):
+    return db.session.scalar(
+        db.select(model).filter_by(ticket_id=ticket.id, status="pending").limit(1)
+    )
+
+
+def _open_question(ticket):
+    return db.session.scalar(
+        db.select(Question)
+        .filter_by(ticket_id=ticket.id, answered_at=None)
+        .order_by(Question.id)
+        .limit(1)
+    )
+
+
+def _own_firm_open_question(user, ticket) -> bool:
+    return _own_firm(user, ticket) and _open_question(ticket) is not None
+
+
+def _lead_no_pending_extension(user, ticket) -> bool:
+    return _lead(user, ticket) and _pending(ExtensionRequest, ticket) is None
+
+
+def _lead_no_pending_transfer(user, ticket) -> bool:
+    return _lead(user, ticket) and _pending(TransferRequest, ticket) is None
+
+
+def _extension_approver(user, ticket) -> bool:
+    return _pending(ExtensionRequest, ticket) is not None and _is_head_of(user, ticket.department_id)
+
+
+def _transfer_approver(user, ticket) -> bool:
+    req = _pending(TransferRequest, ticket)
+    if req is None:
+        return False
+    if req.crosses_departments:
+        return user.has("coordinator")
+    return _is_head_of(user, req.from_department_id)
+
+
+def _system(user, ticket) -> bool:
+    return user is None
+
+
+def _staff(user, ticket) -> bool:
+    return user.has("coordinator") or _is_official_of(user, ticket.department_id) or ticket.lead_id == user.id
+
+
+def _inspector(user, ticket) -> bool:
+    return user.has("inspector")
+
+
+RULES = {
+    "coordinator": _coordinator,
+    "own_firm": _own_firm,
+    "lead": _lead,
+    "own_firm_open_question": _own_firm_open_question,
+    "lead_no_pending_extension": _lead_no_pending_extension,
+    "lead_no_pending_transfer": _lead_no_pending_transfer,
+    "extension_approver": _extension_approver,
+    "transfer_approver": _transfer_approver,
+    "system": _system,
+    "staff": _staff,
+    "inspector": _inspector,
+}
+
+
+def can_view(user: User | None, ticket: Ticket) -> bool:
+    """Whether the ticket exists for this user at all (a firm never learns of another's)."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.has("coordinator", "leader", "inspector"):
+        return True
+    if _own_firm(user, ticket):
+        return True
+    if user.has("official"):
+        if ticket.lead_id == user.id or _is_official_of(user, ticket.department_id):
+            return True
+        req = _pending(TransferRequest, ticket)
+        if req is not None and _is_official_of(user, req.to_department_id):
+            return True
+    return False
+
+
+def may(user: User | None, action: str, ticket: Ticket) -> bool:
+    """Whether `user` (None: the worker) may take `action` on `ticket` in its current state."""
+    if action == "view":
+        return can_view(user, ticket)
+    a = ACTIONS.get(action)
+    if a is None or ticket.state not in a.from_states:
+        return False
+    if user is None:
+        return a.who == "system"
+    if a.who == "system" or not user.is_active:
+        return False
+    return can_view(user, ticket) and RULES[a.who](user, ticket)
+
+
+def allowed_actions(user: User, ticket: Ticket) -> list[str]:
+    """The actions this user may take now, in table order: the page's buttons."""
+    return [name for name, a in ACTIONS.items() if a.button and may(user, name, ticket)]
+
+
+def visibilities_for(user: User, ticket: Ticket) -> tuple[str, ...]:
+    """Which kinds of events this user reads on this ticket."""
+    if user.has("inspector"):
+        return ("public", "internal", "inspector")
+    if user.has("coordinator", "leader"):
+        return ("public", "internal")
+    if user.has("official") and can_view(user, ticket) and not _own_firm(user, ticket):
+        return ("public", "internal")
+    return ("public",)
+
+
+def may_file_for(user: User, firm) -> bool:
+    """Coordinators may file for any firm; a leader for the firms they are liaison of."""
+    if user.has("coordinator"):
+        return True
+    return user.has("leader") and firm.liaison_id == user.id

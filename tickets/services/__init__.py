@@ -1,0 +1,1 @@
+"""Services: every write goes through here. Views stay thin and call them."""

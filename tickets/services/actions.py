@@ -1,0 +1,388 @@
+"""The one entry point that changes a ticket: `perform`.
+
+It checks the optimistic-lock version, the lifecycle table and the permission
+function, then runs the action's handler, which validates its input before it
+writes anything. One commit at the end; on any error, nothing is kept.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..audit import append_event, format_time
+from ..extensions import db
+from ..lifecycle import ACTIONS, target_state
+from ..models import (
+    Department,
+    ExtensionRequest,
+    Feedback,
+    Handling,
+    Question,
+    Ticket,
+    TransferRequest,
+    User,
+)
+from ..permissions import _open_question, _pending, may
+from ..timeutil import now, to_local
+from . import clocks
+from .common import SavedFiles, check_uploads, raise_if, require_choice, require_text
+from .errors import InvalidInput, Refused, StaleTicket
+
+OUTCOMES = ("resolved", "partly", "unresolved")
+CONTACT_METHODS = ("phone", "visit", "meeting", "letter", "platform", "sms")
+SOLVED = ("yes", "partly", "no")
+RATINGS = ("satisfied", "basically_satisfied", "dissatisfied")
+TEXT_MAX = 5000
+
+
+def _move(ticket: Ticket, actor: User | None, action: str, visibility: str, details: dict):
+    """The only place a ticket's state is assigned."""
+    to = target_state(ticket.state, action)
+    frm = ticket.state
+    append_event(
+        ticket,
+        actor.id if actor else None,
+        action,
+        from_state=frm,
+        to_state=to,
+        visibility=visibility,
+        details=details,
+    )
+    ticket.state = to
+    if ACTIONS[action].to_state and to not in ("submitted", "accepted", "handled"):
+        ticket.closed_at = now()
+
+
+def _record(ticket, actor, action, visibility, details):
+    append_event(ticket, actor.id if actor else None, action, visibility=visibility, details=details)
+
+
+def _official_in(errors, lead_id, department_id) -> tuple[User | None, Department | None]:
+    dept = db.session.get(Department, int(department_id)) if str(department_id or "").isdigit() else None
+    lead = db.session.get(User, int(lead_id)) if str(lead_id or "").isdigit() else None
+    if dept is None:
+        errors["department_id"] = _l("Please choose a department.")
+    elif lead is None or not lead.active or not lead.has("official") or lead.department_id != dept.id:
+        errors["lead_id"] = _l("Please choose an official of that department.")
+    return lead, dept
+
+
+# --- handlers: validate first, then write; the caller commits -----------------
+
+
+def _accept(ticket, actor, data, files):
+    errors: dict = {}
+    lead, dept = _official_in(errors, data.get("lead_id"), data.get("department_id"))
+    note = require_text(errors, "note", data.get("note"), _l("Note"), TEXT_MAX, min_len=0)
+    raise_if(errors)
+    clocks.stop_clock(ticket, "accept")
+    ticket.lead_id, ticket.department_id, ticket.round = lead.id, dept.id, 1
+    _move(ticket, actor, "accept", "public", {
+        "lead_id": lead.id, "lead": lead.name, "department_id": dept.id,
+        "department_zh": dept.name_zh, "department_en": dept.name_en, "note": note,
+    })
+    clock = clocks.start_clock(ticket, "handle")
+    ticket.lead, ticket.department = lead, dept
+    _record_due(ticket, clock)
+
+
+def _record_due(ticket, clock):
+    # The deadline is part of the public record, shown to the firm.
+    ev_details = {"clock": clock.kind, "round": clock.round, "due": format_time(clock.due_at),
+                  "limit_days": clock.limit_days}
+    append_event(ticket, None, "clock_started", visibility="public", details=ev_details)
+
+
+def _reject(ticket, actor, data, files):
+    errors: dict = {}
+    reason = require_text(errors, "reason", data.get("reason"), _l("Reason"), TEXT_MAX)
+    raise_if(errors)
+    clocks.stop_clock(ticket, "accept")
+    _move(ticket, actor, "reject", "public", {"reason": reason})
+
+
+def _withdraw(ticket, actor, data, files):
+    errors: dict = {}
+    reason = require_text(errors, "reason", data.get("reason"), _l("Reason"), TEXT_MAX, min_len=0)
+    raise_if(errors)
+    clocks.stop_clock(ticket, "accept")
+    _move(ticket, actor, "withdraw", "public", {"reason": reason})
+
+
+def _handle(ticket, actor, data, files):
+    errors: dict = {}
+    outcome = require_choice(errors, "outcome", data.get("outcome"), OUTCOMES, _l("outcome"))
+    done = require_text(errors, "what_was_done", data.get("what_was_done"), _l("What was done"), TEXT_MAX)
+    why = require_text(errors, "explanation", data.get("explanation"), _l("Explanation"), TEXT_MAX,
+                       min_len=0 if outcome == "resolved" else 1)
+    method = require_choice(errors, "contact_method", data.get("contact_method"), CONTACT_METHODS,
+                            _l("contact method"))
+    contacted = data.get("contacted_on")
+    if isinstance(contacted, str):
+        try:
+            contacted = date.fromisoformat(contacted)
+        except ValueError:
+            contacted = None
+    today = to_local(now()).date()
+    if not isinstance(contacted, date) or contacted > today or contacted < to_local(ticket.created_at).date():
+        errors["contacted_on"] = _l("Please give the date the firm was contacted (not in the future).")
+    checked = check_uploads(errors, data.get("uploads") or [])
+    raise_if(errors)
+    clocks.stop_clock(ticket, "handle")
+    db.session.add(Handling(ticket_id=ticket.id, round=ticket.round, outcome=outcome, what_was_done=done,
+                            contact_method=method, contacted_on=contacted, handled_by_id=actor.id,
+                            handled_at=now()))
+    saved = files.save(ticket, checked, actor.id)
+    _move(ticket, actor, "handle", "public", {
+        "round": ticket.round, "outcome": outcome, "what_was_done": done, "explanation": why,
+        "contact_method": method, "contacted_on": contacted.isoformat(), "attachments": saved,
+    })
+    clocks.start_clock(ticket, "feedback")
+
+
+def _feedback_input(data, rework: bool):
+    errors: dict = {}
+    solved = require_choice(errors, "solved", data.get("solved"), SOLVED, _l("answer to “solved?”"))
+    rating = data.get("rating")
+    allowed = ("dissatisfied",) if rework else ("satisfied", "basically_satisfied")
+    require_choice(errors, "rating", rating, allowed, _l("rating"))
+    comment = require_text(errors, "comment", data.get("comment"), _l("Reason"), TEXT_MAX,
+                           min_len=1 if rework else 0)
+    raise_if(errors)
+    return solved, rating, comment
+
+
+def _feedback(ticket, actor, data, files):
+    solved, rating, comment = _feedback_input(data, rework=False)
+    clocks.stop_clock(ticket, "feedback")
+    db.session.add(Feedback(ticket_id=ticket.id, round=ticket.round, solved=solved, rating=rating,
+                            comment=comment, given_by_id=actor.id, given_at=now()))
+    ticket.solved, ticket.rating = solved, rating
+    _move(ticket, actor, "feedback", "public",
+          {"round": ticket.round, "solved": solved, "rating": rating, "comment": comment})
+
+
+def _rework(ticket, actor, data, files):
+    solved, rating, comment = _feedback_input(data, rework=True)
+    clocks.stop_clock(ticket, "feedback")
+    db.session.add(Feedback(ticket_id=ticket.id, round=ticket.round, solved=solved, rating=rating,
+                            comment=comment, given_by_id=actor.id, given_at=now()))
+    ticket.solved, ticket.rating = solved, rating
+    ticket.round += 1
+    _move(ticket, actor, "rework", "public",
+          {"round": ticket.round, "solved": solved, "rating": rating, "comment": comment})
+    _record_due(ticket, clocks.start_clock(ticket, "handle"))
+
+
+def _expire(ticket, actor, data, files):
+    clocks.stop_clock(ticket, "feedback")
+    _move(ticket, None, "expire", "public", {"round": ticket.round})
+
+
+def _force_close(ticket, actor, data, files):
+    errors: dict = {}
+    reason = require_text(errors, "reason", data.get("reason"), _l("Reason"), TEXT_MAX)
+    raise_if(errors)
+    clocks.stop_clock(ticket)
+    _move(ticket, actor, "force_close", "public", {"reason": reason})
+
+
+def _ask(ticket, actor, data, files):
+    errors: dict = {}
+    text = require_text(errors, "text", data.get("text"), _l("Question"), TEXT_MAX)
+    raise_if(errors)
+    q = Question(ticket_id=ticket.id, text=text, asked_by_id=actor.id, asked_at=now())
+    db.session.add(q)
+    db.session.flush()
+    _record(ticket, actor, "ask", "public", {"question_id": q.id, "text": text})
+
+
+def _reply(ticket, actor, data, files):
+    errors: dict = {}
+    text = require_text(errors, "text", data.get("text"), _l("Reply"), TEXT_MAX)
+    checked = check_uploads(errors, data.get("uploads") or [])
+    raise_if(errors)
+    q = _open_question(ticket)
+    q.answer, q.answered_by_id, q.answered_at = text, actor.id, now()
+    saved = files.save(ticket, checked, actor.id)
+    _record(ticket, actor, "reply", "public", {"question_id": q.id, "text": text, "attachments": saved})
+
+
+def _request_extension(ticket, actor, data, files):
+    errors: dict = {}
+    days = data.get("days")
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        days = 0
+    if not 1 <= days <= 30:
+        errors["days"] = _l("An extension is 1 to 30 working days.")
+    reason = require_text(errors, "reason", data.get("reason"), _l("Reason"), TEXT_MAX)
+    public_reason = require_text(errors, "public_reason", data.get("public_reason"),
+                                 _l("Reason shown to the firm"), 500)
+    raise_if(errors)
+    req = ExtensionRequest(ticket_id=ticket.id, round=ticket.round, days=days, reason=reason,
+                           public_reason=public_reason, requested_by_id=actor.id, requested_at=now())
+    db.session.add(req)
+    db.session.flush()
+    _record(ticket, actor, "request_extension", "internal",
+            {"request_id": req.id, "days": days, "reason": reason, "public_reason": public_reason})
+
+
+def _decide_extension(ticket, actor, data, files):
+    errors: dict = {}
+    decision = require_choice(errors, "decision", data.get("decision"), ("approve", "deny"), _l("decision"))
+    comment = require_text(errors, "comment", data.get("comment"), _l("Comment"), TEXT_MAX, min_len=0)
+    raise_if(errors)
+    req = _pending(ExtensionRequest, ticket)
+    req.status = "approved" if decision == "approve" else "denied"
+    req.decided_by_id, req.decided_at, req.comment = actor.id, now(), comment
+    if decision == "approve":
+        clock = clocks.open_clock(ticket, "handle")
+        old_due = clock.due_at
+        clocks.extend_clock(ticket, clock, req.days)
+        ticket.extension_count += 1
+        _record(ticket, actor, "extension_approved", "public", {
+            "request_id": req.id, "days": req.days, "old_due": format_time(old_due),
+            "new_due": format_time(clock.due_at), "deadline_version": clock.deadline_version,
+            "public_reason": req.public_reason, "comment": comment,
+        })
+    else:
+        _record(ticket, actor, "extension_denied", "internal", {"request_id": req.id, "comment": comment})
+
+
+def _request_transfer(ticket, actor, data, files):
+    errors: dict = {}
+    dept = None
+    if str(data.get("to_department_id") or "").isdigit():
+        dept = db.session.get(Department, int(data["to_department_id"]))
+    if dept is None:
+        errors["to_department_id"] = _l("Please choose a department.")
+    lead = None
+    if data.get("to_lead_id"):
+        lead, _d = _official_in(errors, data.get("to_lead_id"), data.get("to_department_id"))
+    reason = require_text(errors, "reason", data.get("reason"), _l("Reason"), TEXT_MAX)
+    if dept is not None and lead is None and dept.id == ticket.department_id:
+        errors["to_lead_id"] = _l("A transfer inside the department names the new lead official.")
+    if lead is not None and lead.id == ticket.lead_id:
+        errors["to_lead_id"] = _l("The ticket already has this lead official.")
+    raise_if(errors)
+    req = TransferRequest(ticket_id=ticket.id, from_department_id=ticket.department_id,
+                          to_department_id=dept.id, to_lead_id=lead.id if lead else None, reason=reason,
+                          requested_by_id=actor.id, requested_at=now())
+    db.session.add(req)
+    db.session.flush()
+    _record(ticket, actor, "request_transfer", "internal", {
+        "request_id": req.id, "to_department_id": dept.id, "to_lead_id": req.to_lead_id, "reason": reason,
+    })
+
+
+def _transfer(ticket, actor, data, files):
+    """Approve the pending transfer: the ticket moves, the handle clock keeps running."""
+    req = _pending(TransferRequest, ticket)
+    errors: dict = {}
+    comment = require_text(errors, "comment", data.get("comment"), _l("Comment"), TEXT_MAX, min_len=0)
+    lead = req.to_lead
+    if data.get("lead_id"):
+        lead, _d = _official_in(errors, data.get("lead_id"), req.to_department_id)
+    elif lead is None:
+        errors["lead_id"] = _l("Please choose the new lead official.")
+    raise_if(errors)
+    req.status, req.decided_by_id, req.decided_at, req.comment = "approved", actor.id, now(), comment
+    frm_dept = ticket.department
+    ticket.lead_id, ticket.department_id = lead.id, req.to_department_id
+    ticket.transfer_count += 1
+    _move(ticket, actor, "transfer", "public", {
+        "request_id": req.id, "from_department_id": frm_dept.id if frm_dept else None,
+        "to_department_id": req.to_department_id, "department_zh": req.to_department.name_zh,
+        "department_en": req.to_department.name_en, "lead_id": lead.id, "lead": lead.name,
+        "reason": req.reason, "comment": comment,
+    })
+    ticket.lead, ticket.department = lead, req.to_department
+
+
+def _deny_transfer(ticket, actor, data, files):
+    errors: dict = {}
+    comment = require_text(errors, "comment", data.get("comment"), _l("Comment"), TEXT_MAX)
+    raise_if(errors)
+    req = _pending(TransferRequest, ticket)
+    req.status, req.decided_by_id, req.decided_at, req.comment = "denied", actor.id, now(), comment
+    _record(ticket, actor, "deny_transfer", "internal", {"request_id": req.id, "comment": comment})
+
+
+def _note(ticket, actor, data, files):
+    errors: dict = {}
+    text = require_text(errors, "text", data.get("text"), _l("Note"), TEXT_MAX)
+    visibility = require_choice(errors, "visibility", data.get("visibility"), ("public", "internal"),
+                                _l("visibility"))
+    checked = check_uploads(errors, data.get("uploads") or [])
+    raise_if(errors)
+    saved = files.save(ticket, checked, actor.id, public=visibility == "public")
+    _record(ticket, actor, "note", visibility, {"text": text, "attachments": saved})
+
+
+def _inspector_note(ticket, actor, data, files):
+    errors: dict = {}
+    text = require_text(errors, "text", data.get("text"), _l("Note"), TEXT_MAX)
+    raise_if(errors)
+    _record(ticket, actor, "inspector_note", "inspector", {"text": text})
+
+
+HANDLERS = {
+    "accept": _accept, "reject": _reject, "withdraw": _withdraw, "handle": _handle,
+    "feedback": _feedback, "rework": _rework, "expire": _expire, "force_close": _force_close,
+    "ask": _ask, "reply": _reply, "request_extension": _request_extension,
+    "decide_extension": _decide_extension, "request_transfer": _request_transfer,
+    "transfer": _transfer, "deny_transfer": _deny_transfer, "note": _note,
+    "inspector_note": _inspector_note,
+}
+assert set(HANDLERS) == set(ACTIONS), "every lifecycle action has exactly one handler"
+
+
+def perform(ticket: Ticket, action: str, actor: User | None, version: int | None = None, **data) -> Ticket:
+    """Take `action` on `ticket` as `actor` (None: the worker), or raise and write nothing.
+
+    `version` is the ticket version the user's form was built from; a different
+    current version means someone else changed the ticket meanwhile.
+    """
+    if action not in ACTIONS:
+        raise Refused(_l("Unknown action."))
+    if version is not None and int(version) != ticket.version:
+        raise StaleTicket(_l("This request was changed by someone else meanwhile. The page now shows "
+                             "its current state; please check and try again."))
+    if target_state(ticket.state, action) is None:
+        raise Refused(_l("This cannot be done while the request is “%(state)s”.",
+                         state=_state_label(ticket.state)))
+    if not may(actor, action, ticket):
+        raise Refused(_l("You may not do this on this request."))
+    files = SavedFiles()
+    try:
+        HANDLERS[action](ticket, actor, data, files)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        files.discard()
+        raise StaleTicket(_l("This request was changed by someone else meanwhile. Please check and try again."))
+    except Exception:
+        db.session.rollback()
+        files.discard()
+        raise
+    return ticket
+
+
+def record_feedback(ticket: Ticket, actor: User, version=None, **data) -> Ticket:
+    """The firm's feedback: "dissatisfied" (with a reason) starts a new round, anything else closes."""
+    action = "rework" if data.get("rating") == "dissatisfied" else "feedback"
+    return perform(ticket, action, actor, version, **data)
+
+
+def _state_label(state):
+    from ..lifecycle import STATE_LABELS
+
+    return STATE_LABELS.get(state, state)
+
+
+__all__ = ["perform", "record_feedback", "InvalidInput", "Refused", "StaleTicket", "OUTCOMES",
+           "CONTACT_METHODS", "SOLVED", "RATINGS"]

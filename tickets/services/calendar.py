@@ -1,0 +1,77 @@
+"""The working-day calendar: seeding from chinese-calendar and admin edits."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import CalendarDay, CalendarYear
+from ..timeutil import now
+from .clocks import recompute_open_clocks
+from .errors import InvalidInput
+
+
+def package_years() -> list[int]:
+    """The years the installed chinese-calendar package knows."""
+    import chinese_calendar
+
+    days = list(chinese_calendar.holidays) + list(chinese_calendar.workdays)
+    return sorted({d.year for d in days})
+
+
+def seed_year(year: int) -> int:
+    """Load a year's exceptions to Monday-to-Friday from chinese-calendar; returns rows written.
+
+    A year already loaded is left alone, so admin edits survive a re-seed.
+    """
+    import chinese_calendar
+
+    if db.session.get(CalendarYear, year) is not None:
+        return 0
+    written = 0
+    day = date(year, 1, 1)
+    while day.year == year:
+        workday = chinese_calendar.is_workday(day)
+        if workday != (day.weekday() < 5):
+            _hol, name = chinese_calendar.get_holiday_detail(day)
+            db.session.merge(CalendarDay(day=day, is_workday=workday, name=str(name or "")))
+            written += 1
+        day += timedelta(days=1)
+    db.session.add(CalendarYear(year=year, source="chinese-calendar", loaded_at=now()))
+    return written
+
+
+def seed_known_years(first: int = 2020) -> dict[int, int]:
+    out = {y: seed_year(y) for y in package_years() if y >= first}
+    db.session.commit()
+    return out
+
+
+def set_day(day: date, is_workday: bool, name: str, actor_id: int | None) -> int:
+    """Set one day as working or not; recompute open clocks it touches. Returns clocks moved."""
+    name = (name or "").strip()
+    if len(name) > 100:
+        raise InvalidInput(_l("The name may have at most 100 characters."))
+    default = day.weekday() < 5
+    row = db.session.get(CalendarDay, day)
+    before = row.is_workday if row is not None else default
+    if is_workday == default:
+        if row is not None:
+            db.session.delete(row)
+    elif row is None:
+        db.session.add(CalendarDay(day=day, is_workday=is_workday, name=name, updated_by_id=actor_id))
+    else:
+        row.is_workday, row.name, row.updated_by_id = is_workday, name, actor_id
+    if db.session.get(CalendarYear, day.year) is None:
+        db.session.add(CalendarYear(year=day.year, source="admin", loaded_at=now()))
+    db.session.flush()
+    moved = recompute_open_clocks(day, actor_id) if before != is_workday else 0
+    db.session.commit()
+    return moved
+
+
+def mark_year_loaded(year: int) -> None:
+    if db.session.get(CalendarYear, year) is None:
+        db.session.add(CalendarYear(year=year, source="admin", loaded_at=now()))
+        db.session.commit()

@@ -1,0 +1,127 @@
+"""Starting, stopping, extending and recomputing a ticket's clocks."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import current_app
+
+from ..audit import append_event, format_time
+from ..extensions import db
+from ..models import NO_DUE, Clock, Ticket
+from ..timeutil import now, to_local
+from ..workdays import WorkCalendar
+
+# The clock a ticket runs in each open state; terminal states run none.
+CLOCK_OF_STATE = {"submitted": "accept", "accepted": "handle", "handled": "feedback"}
+
+
+def limit_for(ticket: Ticket, kind: str) -> int:
+    if kind == "accept":
+        return current_app.config["ACCEPT_LIMIT_DAYS"]
+    if kind == "feedback":
+        return current_app.config["FEEDBACK_LIMIT_DAYS"]
+    return ticket.category.limit_days
+
+
+def open_clock(ticket: Ticket, kind: str | None = None) -> Clock | None:
+    kind = kind or CLOCK_OF_STATE.get(ticket.state)
+    if kind is None:
+        return None
+    return db.session.scalar(
+        db.select(Clock)
+        .filter_by(ticket_id=ticket.id, kind=kind, stopped_at=None)
+        .order_by(Clock.id.desc())
+        .limit(1)
+    )
+
+
+def _mirror(ticket: Ticket, clock: Clock | None) -> None:
+    """Copy the clock in force onto the ticket, for the indexed queues."""
+    if clock is None:
+        ticket.clock_kind = ticket.yellow_at = ticket.due_at = ticket.red3_at = None
+        ticket.queue_due_at = NO_DUE
+    else:
+        ticket.clock_kind = clock.kind
+        ticket.yellow_at, ticket.due_at, ticket.red3_at = clock.yellow_at, clock.due_at, clock.red3_at
+        ticket.queue_due_at = clock.due_at
+
+
+def start_clock(ticket: Ticket, kind: str, cal: WorkCalendar | None = None) -> Clock:
+    cal = cal or WorkCalendar.load()
+    started = now()
+    limit = limit_for(ticket, kind)
+    d = cal.deadline(started, limit)
+    clock = Clock(
+        ticket_id=ticket.id,
+        kind=kind,
+        round=ticket.round if kind in ("handle", "feedback") else 0,
+        started_at=started,
+        limit_days=limit,
+        yellow_at=d.yellow_at,
+        due_at=d.due_at,
+        red3_at=d.red3_at,
+        original_due_at=d.due_at,
+        deadline_version=1,
+    )
+    db.session.add(clock)
+    _mirror(ticket, clock)
+    return clock
+
+
+def stop_clock(ticket: Ticket, kind: str | None = None) -> Clock | None:
+    clock = open_clock(ticket, kind)
+    if clock is not None:
+        clock.stopped_at = now()
+    _mirror(ticket, None)
+    return clock
+
+
+def extend_clock(ticket: Ticket, clock: Clock, days: int, cal: WorkCalendar | None = None) -> None:
+    """Move the due time by `days` working days: a new deadline version."""
+    cal = cal or WorkCalendar.load()
+    clock.limit_days += days
+    d = cal.deadline(clock.started_at, clock.limit_days)
+    clock.yellow_at, clock.due_at, clock.red3_at = d.yellow_at, d.due_at, d.red3_at
+    clock.deadline_version += 1
+    _mirror(ticket, clock)
+
+
+def recompute_open_clocks(changed: date, actor_id: int | None) -> int:
+    """After a calendar edit: every open clock whose window covers `changed` gets a new version.
+
+    Returns how many clocks moved. The caller commits.
+    """
+    cal = WorkCalendar.load()
+    moved = 0
+    clocks = db.session.scalars(db.select(Clock).where(Clock.stopped_at.is_(None))).all()
+    for clock in clocks:
+        start_day = to_local(clock.started_at).date()
+        end_day = to_local(clock.red3_at).date()
+        if not (start_day <= changed <= end_day):
+            continue
+        d = cal.deadline(clock.started_at, clock.limit_days)
+        if (d.yellow_at, d.due_at, d.red3_at) == (clock.yellow_at, clock.due_at, clock.red3_at):
+            continue
+        old_due = clock.due_at
+        clock.yellow_at, clock.due_at, clock.red3_at = d.yellow_at, d.due_at, d.red3_at
+        clock.deadline_version += 1
+        ticket = clock.ticket
+        if ticket.clock_kind == clock.kind:
+            _mirror(ticket, clock)
+        append_event(
+            ticket,
+            actor_id,
+            "clock_recomputed",
+            visibility="internal",
+            details={
+                "clock": clock.kind,
+                "round": clock.round,
+                "changed_day": changed.isoformat(),
+                "old_due": format_time(old_due),
+                "new_due": format_time(clock.due_at),
+                "deadline_version": clock.deadline_version,
+            },
+        )
+        moved += 1
+    return moved
+

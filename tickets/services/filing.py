@@ -1,0 +1,113 @@
+"""Filing a request: by the firm on the web form, or on its behalf by staff."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..audit import append_event
+from ..extensions import db
+from ..models import CHANNELS, URGENCIES, Category, Firm, Ticket, User
+from ..permissions import may_file_for
+from ..timeutil import now, to_local
+from ..validators import is_valid_phone
+from .clocks import start_clock
+from .common import SavedFiles, Upload, check_uploads, raise_if, require_choice, require_text
+from .errors import Refused
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 10_000
+
+
+def file_ticket(
+    actor: User,
+    *,
+    firm_id: int,
+    category_id,
+    title: str,
+    description: str,
+    urgency: str = "normal",
+    contact_name: str = "",
+    contact_phone: str = "",
+    channel: str = "web",
+    follows_number: str = "",
+    uploads: list[Upload] | None = None,
+) -> Ticket:
+    """File a new request; returns the committed ticket with its number and accept clock."""
+    firm = db.session.get(Firm, firm_id) if firm_id else None
+    if firm is None:
+        raise Refused(_l("Unknown firm."))
+    if channel == "web":
+        if not (actor.has("firm") and actor.firm_id == firm.id):
+            raise Refused(_l("You may only file requests for your own firm."))
+    elif not may_file_for(actor, firm):
+        raise Refused(_l("You may not file on behalf of this firm."))
+
+    errors: dict = {}
+    title = require_text(errors, "title", title, _l("Title"), TITLE_MAX)
+    description = require_text(errors, "description", description, _l("Description"), DESCRIPTION_MAX)
+    contact_name = require_text(errors, "contact_name", contact_name, _l("Contact person"), 100)
+    contact_phone = (contact_phone or "").strip()
+    if not is_valid_phone(contact_phone):
+        errors["contact_phone"] = _l("Please enter a valid mobile or landline number.")
+    require_choice(errors, "urgency", urgency, URGENCIES, _l("urgency"))
+    require_choice(errors, "channel", channel, CHANNELS, _l("channel"))
+    category = None
+    try:
+        category = db.session.get(Category, int(category_id))
+    except (TypeError, ValueError):
+        pass
+    if category is None or not category.active:
+        errors["category_id"] = _l("Please choose a category from the list.")
+    follows = None
+    if follows_number:
+        follows = db.session.scalar(db.select(Ticket).filter_by(number=follows_number.strip()))
+        if follows is None or follows.firm_id != firm.id:
+            errors["follows_number"] = _l("No earlier request %(n)s of this firm.", n=follows_number)
+    checked = check_uploads(errors, uploads or [])
+    raise_if(errors)
+
+    from .numbers import next_number
+
+    files = SavedFiles()
+    try:
+        ticket = Ticket(
+            number=next_number(to_local(now()).year),
+            firm_id=firm.id,
+            submitter_id=actor.id,
+            channel=channel,
+            category_id=category.id,
+            category=category,
+            title=title,
+            description=description,
+            urgency=urgency,
+            contact_name=contact_name,
+            contact_phone=contact_phone,
+            state="submitted",
+            round=0,
+            follows_id=follows.id if follows else None,
+            created_at=now(),
+        )
+        db.session.add(ticket)
+        db.session.flush()
+        saved = files.save(ticket, checked, actor.id)
+        append_event(
+            ticket,
+            actor.id,
+            "file",
+            to_state="submitted",
+            visibility="public",
+            details={
+                "channel": channel,
+                "category": category.code,
+                "title": title,
+                "urgency": urgency,
+                "follows": follows.number if follows else None,
+                "attachments": saved,
+            },
+        )
+        start_clock(ticket, "accept")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        files.discard()
+        raise
+    return ticket

@@ -1,0 +1,156 @@
+"""The ticket page (every role, what each may see) and its actions."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from .. import attachments as att
+from ..audit import verify_ticket
+from ..extensions import db
+from ..lifecycle import ACTIONS
+from ..models import Attachment, Department, ExtensionRequest, Question, Ticket, TransferRequest, User
+from ..permissions import allowed_actions, can_view, visibilities_for
+from ..services.actions import perform, record_feedback
+from ..services.errors import ServiceError
+from ..forms_common import uploads_from
+from . import bp
+from .forms import FORMS
+from .timeline import timeline
+
+
+def load_visible(number: str) -> Ticket:
+    """The ticket, or 404 for a ticket this user may not know exists."""
+    ticket = db.session.scalar(db.select(Ticket).filter_by(number=number))
+    if ticket is None or not can_view(current_user, ticket):
+        abort(404)
+    return ticket
+
+
+def officials_by_department(locale: str):
+    rows = db.session.execute(
+        db.select(User, Department)
+        .join(Department, User.department_id == Department.id)
+        .where(User.active.is_(True))
+        .order_by(Department.id, User.name)
+    ).all()
+    groups: dict[str, list] = {}
+    for user, dept in rows:
+        if user.has("official"):
+            label = user.name + (" ★" if user.is_head else "")
+            groups.setdefault(dept.name(locale), []).append((str(user.id), label))
+    return groups
+
+
+def build_forms(ticket: Ticket, actions: list[str], locale: str) -> dict:
+    forms = {}
+    depts = db.session.scalars(db.select(Department).order_by(Department.id)).all()
+    dept_choices = [(str(d.id), d.name(locale)) for d in depts]
+    officials = None
+    for action in actions:
+        form = FORMS[action](formdata=None, prefix=action)
+        form.version.data = ticket.version
+        if action in ("accept", "request_transfer", "transfer"):
+            officials = officials or officials_by_department(locale)
+        if action == "accept":
+            form.department_id.choices = dept_choices
+            form.department_id.data = str(ticket.category.department_id)
+            form.lead_id.choices = {"": [("", _("— choose —"))], **officials}
+        elif action == "request_transfer":
+            form.to_department_id.choices = dept_choices
+            form.to_lead_id.choices = {"": [("", _("— none —"))], **officials}
+        elif action == "transfer":
+            form.lead_id.choices = {"": [("", _("— as requested —"))], **officials}
+        forms[action] = form
+    return forms
+
+
+def render_ticket(ticket: Ticket, status: int = 200, errors: dict | None = None):
+    locale = str(get_locale())
+    actions = allowed_actions(current_user, ticket)
+    visible = visibilities_for(current_user, ticket)
+    staff_view = "internal" in visible
+    atts = db.session.scalars(db.select(Attachment).filter_by(ticket_id=ticket.id).order_by(Attachment.id)).all()
+    if not staff_view:
+        atts = [a for a in atts if a.public]
+    ctx = dict(
+        ticket=ticket,
+        actions=actions,
+        forms=build_forms(ticket, actions, locale),
+        entries=timeline(ticket, current_user),
+        attachments=atts,
+        staff_view=staff_view,
+        errors=errors or {},
+        open_question=db.session.scalar(
+            db.select(Question).filter_by(ticket_id=ticket.id, answered_at=None).limit(1)),
+        pending_extension=db.session.scalar(
+            db.select(ExtensionRequest).filter_by(ticket_id=ticket.id, status="pending").limit(1)),
+        pending_transfer=db.session.scalar(
+            db.select(TransferRequest).filter_by(ticket_id=ticket.id, status="pending").limit(1)),
+        liaison=ticket.firm.liaison,
+    )
+    if current_user.has("leader", "inspector", "coordinator"):
+        ctx["chain_breaks"] = verify_ticket(ticket)
+    return render_template("ticket/view.html", **ctx), status
+
+
+@bp.route("/<number>")
+@login_required
+def view(number: str):
+    return render_ticket(load_visible(number))
+
+
+@bp.route("/<number>/do/<action>", methods=["POST"])
+@login_required
+def act(number: str, action: str):
+    """Run one lifecycle action from the ticket page's form for it."""
+    ticket = load_visible(number)
+    if action not in FORMS:
+        abort(404)
+    form = FORMS[action](prefix=action)
+    for name in ("department_id", "lead_id", "to_department_id", "to_lead_id"):
+        if hasattr(form, name):
+            getattr(form, name).choices = []
+    if not form.validate():
+        errors = {f"{name}": f"{getattr(form, name).label.text}: {msgs[0]}"
+                  for name, msgs in form.errors.items() if name != "csrf_token"}
+        if "csrf_token" in form.errors:
+            errors["csrf_token"] = _("The form expired. Please reload the page and try again.")
+        return render_ticket(ticket, 400, errors)
+    data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "version", "attachments")}
+    data["uploads"] = uploads_from(f"{action}-attachments")
+    version = form.version.data or None
+    try:
+        if action == "feedback":
+            record_feedback(ticket, current_user, version, **data)
+        elif action == "transfer" and data.get("decision") == "deny":
+            perform(ticket, "deny_transfer", current_user, version, **data)
+        else:
+            perform(ticket, action, current_user, version, **data)
+    except ServiceError as e:
+        db.session.expire_all()
+        ticket = load_visible(number)
+        return render_ticket(ticket, e.status, e.errors or {"form": e.message})
+    flash(_("Done: %(action)s.", action=ACTIONS[action].label))
+    if not can_view(current_user, ticket):
+        return redirect(url_for("desk.queue"))
+    return redirect(url_for("ticket.view", number=ticket.number))
+
+
+@bp.route("/<number>/attachments/<int:attachment_id>")
+@login_required
+def attachment(number: str, attachment_id: int):
+    ticket = load_visible(number)
+    a = db.session.get(Attachment, attachment_id)
+    if a is None or a.ticket_id != ticket.id:
+        abort(404)
+    if not a.public and "internal" not in visibilities_for(current_user, ticket):
+        abort(404)
+    path = att.path_of(current_app.config["UPLOAD_DIR"], a.stored_name)
+    resp = send_file(path, mimetype=a.content_type, as_attachment=True, download_name=a.filename,
+                     max_age=0)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp

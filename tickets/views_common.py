@@ -1,0 +1,105 @@
+"""What every page shares: the user loader, error pages, template helpers."""
+from __future__ import annotations
+
+from flask import flash, jsonify, redirect, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from .extensions import db, login_manager
+from .lifecycle import ACTIONS, STATE_LABELS
+from .models import User
+from .timeutil import now, to_local
+from .workdays import level
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+LEVEL_LABELS = {}
+
+
+def _level_labels():
+    from flask_babel import lazy_gettext as _l
+
+    return {
+        "green": _l("On time"),
+        "yellow": _l("Due soon"),
+        "red": _l("Overdue"),
+        "red3": _l("Overdue 3+ working days"),
+    }
+
+
+def fmt_time(at, with_time: bool = True) -> str:
+    """A stored UTC time as Shanghai wall-clock text."""
+    local = to_local(at)
+    if local is None:
+        return ""
+    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def fmt_iso(text) -> str:
+    """A UTC time stored as text in an event ("...Z") as Shanghai wall-clock text."""
+    from datetime import datetime
+
+    if not text:
+        return ""
+    try:
+        at = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except (TypeError, ValueError):
+        return str(text)
+    return fmt_time(at)
+
+
+def init_app(app) -> None:
+    labels = _level_labels()
+
+    @app.context_processor
+    def helpers():
+        locale = str(get_locale() or "zh")
+        return {
+            "locale": locale,
+            "state_label": lambda s: STATE_LABELS.get(s, s),
+            "action_label": lambda a: ACTIONS[a].label if a in ACTIONS else a,
+            "level_of": lambda t: level(now(), t.yellow_at, t.due_at, t.red3_at),
+            "level_label": lambda lv: labels.get(lv, ""),
+            "fmt_time": fmt_time,
+            "fmt_iso": fmt_iso,
+            "current_user": current_user,
+        }
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return _error_page(400, _("The form expired or was not sent from this site. Please reload and try again."))
+
+    @app.errorhandler(403)
+    def forbidden(e):
+        return _error_page(403, _("You may not do this."))
+
+    @app.errorhandler(404)
+    def not_found(e):
+        return _error_page(404, _("Not found."))
+
+    @app.errorhandler(413)
+    def too_large(e):
+        return _error_page(413, _("The upload is too large: at most 5 files of 10 MB each."))
+
+    @app.errorhandler(500)
+    def server_error(e):
+        return _error_page(500, _("Something went wrong on our side; nothing was changed. Please try again."))
+
+
+def _error_page(status: int, message: str):
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(error=message), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def back_with_errors(errors: dict, fallback: str):
+    for msg in errors.values():
+        flash(str(msg), "error")
+    return redirect(request.referrer or fallback)

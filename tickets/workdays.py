@@ -1,0 +1,99 @@
+"""Working days on the official Chinese calendar, in Asia/Shanghai.
+
+The `calendar_days` table holds only the exceptions to Monday-to-Friday
+(statutory holidays on weekdays, make-up working weekends); a year without a
+`calendar_years` row counts plain Monday to Friday and the admin page warns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from .extensions import db
+from .models import CalendarDay, CalendarYear
+from .timeutil import SHANGHAI, from_local, to_local
+
+LEVELS = ("green", "yellow", "red", "red3")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    yellow_at: datetime
+    due_at: datetime
+    red3_at: datetime
+
+
+class WorkCalendar:
+    def __init__(self, overrides: dict[date, bool] | None = None, loaded_years=()):
+        self.overrides = dict(overrides or {})
+        self.loaded_years = set(loaded_years)
+
+    @classmethod
+    def load(cls) -> "WorkCalendar":
+        """The calendar as the database has it now (a few hundred rows)."""
+        rows = db.session.execute(db.select(CalendarDay.day, CalendarDay.is_workday)).all()
+        years = db.session.scalars(db.select(CalendarYear.year)).all()
+        return cls({d: w for d, w in rows}, years)
+
+    def is_workday(self, day: date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        return day.weekday() < 5
+
+    def nth_workday_after(self, day: date, n: int) -> date:
+        """The n-th working day strictly after `day` (n >= 1)."""
+        count = 0
+        while True:
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                count += 1
+                if count == n:
+                    return day
+
+    def deadline(self, started_at: datetime, limit_days: int) -> Deadline:
+        """Yellow, due and red-for-3-days times (naive UTC) of a clock.
+
+        Counting starts on the first working day after the start; due is 24:00
+        of the N-th working day; yellow when at most min(1, 25% of N) working
+        days are left; red for 3 days at 24:00 of the 3rd working day after due.
+        """
+        start_day = to_local(started_at).date()
+        last = self.nth_workday_after(start_day, limit_days)
+        due_local = datetime.combine(last + timedelta(days=1), time(0), SHANGHAI)
+        threshold = min(1.0, 0.25 * limit_days)
+        yellow_local = datetime.combine(last, time(0), SHANGHAI) + timedelta(days=1 - threshold)
+        red3_day = self.nth_workday_after(last, 3)
+        red3_local = datetime.combine(red3_day + timedelta(days=1), time(0), SHANGHAI)
+        return Deadline(from_local(yellow_local), from_local(due_local), from_local(red3_local))
+
+    def working_days_between(self, start: datetime, end: datetime) -> float:
+        """Working time from `start` to `end` (naive UTC), in working days; 0 if end <= start."""
+        if end <= start:
+            return 0.0
+        a, b = to_local(start), to_local(end)
+        total = 0.0
+        day = a.date()
+        while day <= b.date():
+            if self.is_workday(day):
+                lo = max(a, datetime.combine(day, time(0), SHANGHAI))
+                hi = min(b, datetime.combine(day + timedelta(days=1), time(0), SHANGHAI))
+                if hi > lo:
+                    total += (hi - lo).total_seconds() / 86400
+            day += timedelta(days=1)
+        return round(total, 2)
+
+    def missing_years(self, years) -> list[int]:
+        return sorted(set(years) - self.loaded_years)
+
+
+def level(now: datetime, yellow_at, due_at, red3_at) -> str | None:
+    """green, yellow, red or red3 (red for 3 working days) for a clock; None without one."""
+    if due_at is None:
+        return None
+    if red3_at is not None and now >= red3_at:
+        return "red3"
+    if now >= due_at:
+        return "red"
+    if yellow_at is not None and now >= yellow_at:
+        return "yellow"
+    return "green"
