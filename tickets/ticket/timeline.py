@@ -44,6 +44,7 @@ class Entry:
     from_state: str | None
     to_state: str | None
     details: dict
+    hash: str = ""
 
 
 def timeline(ticket: Ticket, viewer: User) -> list[Entry]:
@@ -64,5 +65,5 @@ def timeline(ticket: Ticket, viewer: User) -> list[Entry]:
                 continue
             details = {k: v for k, v in details.items() if k in allowed}
         out.append(Entry(ev.seq, ev.at, ev.action, actor_name or "", ev.visibility, ev.from_state,
-                         ev.to_state, details))
+                         ev.to_state, details, ev.hash))
     return out

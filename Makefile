@@ -1,0 +1,49 @@
+# Bihuan: `make run` starts the whole stack, `make test` runs every test.
+# Both work on a fresh machine: they build .venv from the pinned requirements.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall only when a requirements file changes.
+RUN_STAMP := $(VENV)/.installed-requirements
+TEST_STAMP := $(VENV)/.installed-requirements-test
+PYTEST_ARGS ?=
+
+.PHONY: venv translations run test system-deps clean
+
+venv: $(RUN_STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(TEST_STAMP): requirements-test.txt requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements-test.txt
+	touch $@ $(RUN_STAMP)
+
+# pybabel fails when there is no catalogue yet; that is not an error here.
+translations: venv
+	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		echo "$(BIN)/pybabel -q compile -d translations -f"; \
+		$(BIN)/pybabel -q compile -d translations -f; \
+	else \
+		echo "No catalogues under translations/; nothing to compile"; \
+	fi
+
+run: venv translations
+	$(BIN)/python scripts/run.py
+
+system-deps:
+	bash scripts/install_system_deps.sh
+
+test: $(TEST_STAMP) system-deps translations
+	$(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
+
+# Leaves instance/ (the database, uploads and mail of `make run`) alone.
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find translations -name '*.mo' -delete 2>/dev/null || true
