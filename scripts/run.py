@@ -141,7 +141,7 @@ def main() -> int:
     except Stop:
         return 0
     except subprocess.CalledProcessError as error:
-        print(f"Setup step failed: {' '.join(error.cmd[1:])}", file=sys.stderr)
+        print(f"Setup step failed: {' '.join(error.cmd[2:])}", file=sys.stderr)
         return 1
     finally:
         # Further Ctrl-C must not interrupt the shutdown itself.

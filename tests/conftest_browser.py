@@ -37,6 +37,7 @@ class LiveServer:
     ids: dict            # a few ids the test compares against (department ids, ...)
     password: str = PASSWORD
     errors: list = field(default_factory=list)   # exceptions raised while serving a request
+    page_problems: list = field(default_factory=list)   # 5xx responses and script errors in the pages
 
 
 @pytest.fixture

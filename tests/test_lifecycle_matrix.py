@@ -14,6 +14,7 @@ every cell still gets a ticket of its own, so cells are independent.
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import pytest
@@ -137,8 +138,6 @@ def mpark(tmp_path_factory):
         UPLOAD_DIR = str(tmp / "uploads")
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp / 'matrix.db'}"
 
-    import os
-
     if os.environ.get("TEST_DATABASE_URL"):
         Cfg.SQLALCHEMY_DATABASE_URI = os.environ["TEST_DATABASE_URL"]
     app = create_app(Cfg)
@@ -238,6 +237,13 @@ def action_call(park, action: str):
     }[action]
 
 
+def assert_nothing_written(ticket_id: int, before: dict):
+    """No pending change left in the session, and the database as it was."""
+    assert not (db.session.new or db.session.dirty or db.session.deleted), "a refused action left changes"
+    assert snapshot(ticket_id) == before
+    db.session.rollback()
+
+
 def count(model, **where) -> int:
     stmt = db.select(func.count()).select_from(model)
     for k, v in where.items():
@@ -299,8 +305,7 @@ def test_matrix(mpark, state, action, role, allowed):
     else:
         with pytest.raises(Refused):
             perform(t, name, actor, **data)
-        db.session.rollback()
-        assert snapshot(t.id) == before
+        assert_nothing_written(t.id, before)
 
 
 def test_matrix_is_complete_and_well_formed():
@@ -348,8 +353,7 @@ def test_posted_twice_second_is_refused(mpark, state, action, role):
         assert t.round == 2
     with pytest.raises(Refused):
         perform(t, name, actor, **data)
-    db.session.rollback()
-    assert snapshot(t.id) == after_first
+    assert_nothing_written(t.id, after_first)
 
 
 def test_posted_twice_with_the_form_version_is_stale(mpark):
@@ -363,8 +367,7 @@ def test_posted_twice_with_the_form_version_is_stale(mpark):
     with pytest.raises(StaleTicket):
         perform(t, "accept", park.coordinator, version=v, lead_id=park.hr_official.id,
                 department_id=park.depts["hr"].id)
-    db.session.rollback()
-    assert snapshot(t.id) == after_first
+    assert_nothing_written(t.id, after_first)
 
 
 STALE = [
@@ -396,8 +399,7 @@ def test_stale_version_writes_nothing(mpark, state, action, role):
     before = snapshot(t.id)
     with pytest.raises(StaleTicket):
         perform(t, name, actor, version=old, **data)
-    db.session.rollback()
-    assert snapshot(t.id) == before
+    assert_nothing_written(t.id, before)
     # the current version works
     perform(t, name, actor, version=t.version, **data)
     assert t.state == TARGET[action]
@@ -412,5 +414,4 @@ def test_stale_version_on_note_writes_nothing(mpark):
     before = snapshot(t.id)
     with pytest.raises(StaleTicket):
         perform(t, "note", park.hr_official, version=old, text="内部备注", visibility="internal")
-    db.session.rollback()
-    assert snapshot(t.id) == before
+    assert_nothing_written(t.id, before)

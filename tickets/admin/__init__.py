@@ -1,5 +1,16 @@
-from flask import Blueprint
+"""Admin pages: users, firms, departments, categories, the calendar, the XLSX import."""
+from flask import Blueprint, abort
+from flask_login import current_user, login_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import routes  # noqa: E402,F401
+
+@bp.before_request
+@login_required
+def only_admins():
+    """Every admin route, whatever its method, is for users with the role admin only."""
+    if not current_user.has("admin"):
+        abort(403)
+
+
+from . import calendar_routes, import_routes, reference_routes, routes  # noqa: E402,F401

@@ -75,3 +75,24 @@ def mark_year_loaded(year: int) -> None:
     if db.session.get(CalendarYear, year) is None:
         db.session.add(CalendarYear(year=year, source="admin", loaded_at=now()))
         db.session.commit()
+
+
+def load_year(year: int, actor_id: int | None) -> tuple[int, int]:
+    """The admin's "load from chinese-calendar": (days written, open clocks recomputed).
+
+    Unlike the CLI seed, this runs with tickets open, so every open clock whose
+    window covers a loaded day gets a new deadline version.
+    """
+    if year not in package_years():
+        raise InvalidInput(_l("The chinese-calendar package does not know %(year)s yet.", year=str(year)))
+    if db.session.get(CalendarYear, year) is not None:
+        raise InvalidInput(_l("%(year)s is already loaded; edit single days below.", year=str(year)))
+    written = seed_year(year)
+    db.session.flush()
+    days = db.session.scalars(
+        db.select(CalendarDay.day).where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
+    ).all()
+    # After the first day moves a clock, the later days find it already right and skip it.
+    moved = sum(recompute_open_clocks(day, actor_id) for day in days)
+    db.session.commit()
+    return written, moved

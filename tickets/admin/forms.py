@@ -1,0 +1,98 @@
+"""The admin forms: they describe the input; the rules live in tickets.services.people."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (BooleanField, DateField, HiddenField, IntegerField, PasswordField, SelectField,
+                     SelectMultipleField, StringField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+ROLE_LABELS = {
+    "firm": _l("Firm"),
+    "official": _l("Official"),
+    "coordinator": _l("Coordinator"),
+    "leader": _l("Leader"),
+    "inspector": _l("Inspector"),
+    "admin": _l("Admin"),
+}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    roles = MultiCheckboxField(_l("Roles"), choices=list(ROLE_LABELS.items()))
+    language = SelectField(_l("Language"), choices=[("zh", "中文"), ("en", "English")], default="zh")
+    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=200)])
+    mobile = StringField(_l("Mobile"), validators=[Optional(), Length(max=20)])
+    firm_id = SelectField(_l("Firm (for the role firm)"), validate_choice=False)
+    department_id = SelectField(_l("Department (for the role official)"), validate_choice=False)
+    is_head = BooleanField(_l("Head of the department (officials only)"))
+    active = BooleanField(_l("Active (may sign in)"), default=True)
+    password = PasswordField(_l("Set password (at least 8 characters)"), validators=[Optional(), Length(max=200)])
+
+
+class FirmForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    credit_code = StringField(_l("Unified social credit code"), validators=[DataRequired(), Length(max=18)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=100)])
+    contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=20)])
+    liaison_id = SelectField(_l("Liaison leader"), validate_choice=False)
+
+
+class DepartmentForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    name_zh = StringField(_l("Chinese name"), validators=[DataRequired(), Length(max=100)])
+    name_en = StringField(_l("English name"), validators=[DataRequired(), Length(max=100)])
+
+
+class CategoryForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    name_zh = StringField(_l("Chinese name"), validators=[DataRequired(), Length(max=100)])
+    name_en = StringField(_l("English name"), validators=[DataRequired(), Length(max=100)])
+    department_id = SelectField(_l("Default department"), validate_choice=False)
+    limit_days = IntegerField(_l("Handling limit (working days, 1 to 60)"),
+                              validators=[InputRequired(), NumberRange(min=1, max=60)])
+    active = BooleanField(_l("Active (firms may choose it)"), default=True)
+    position = IntegerField(_l("Position in lists"), default=0, validators=[Optional(), NumberRange(min=0, max=9999)])
+
+
+class CalendarDayForm(FlaskForm):
+    day = DateField(_l("Day"), validators=[DataRequired()])
+    kind = SelectField(_l("This day is"), choices=[("holiday", _l("a holiday (no work)")),
+                                                   ("workday", _l("a working day"))])
+    name = StringField(_l("Name (e.g. National Day, make-up working day)"), validators=[Optional(), Length(max=100)])
+
+
+class SeedYearForm(FlaskForm):
+    year = HiddenField(validators=[DataRequired()])
+
+
+class ImportForm(FlaskForm):
+    workbook = FileField(_l("Workbook (.xlsx)"), validators=[FileRequired(_l("Choose a file to upload."))])
+
+
+def choice_id(value) -> int | None:
+    """A select's value as an id, or None for the empty choice."""
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def attach_errors(form, errors: dict) -> list[str]:
+    """Put a service's errors next to their fields; returns those that belong to no field."""
+    rest = []
+    for key, message in (errors or {}).items():
+        if key in form._fields:
+            form[key].errors = [*form[key].errors, str(message)]
+        else:
+            rest.append(str(message))
+    return rest
