@@ -20,6 +20,14 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "300"))
+
+
+def _soft_limit(hard: int) -> int:
+    """The soft time limit for a hard one: a tenth earlier (1 to 30 s), and never below 1 s."""
+    return max(1, hard - max(1, min(30, hard // 10)))
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
     # The HMAC key of the event chain. It never goes into the database, so that
@@ -44,15 +52,64 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PAGE_SIZE = 25
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # E-mail: with no SMTP_HOST, messages are written to MAIL_DIR instead.
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS")
+    SMTP_SSL = _bool("SMTP_SSL")
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Bihuan <noreply@bihuan.local>")
+    # The outbox: delivery attempts, the first retry delay (doubling), and how
+    # long a row handed to Redis waits before the relay hands it out again.
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
+    OUTBOX_BACKOFF_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_SECONDS", "30"))
+    OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", "120"))
+    # TEST ONLY: seconds a delivery sleeps after its channel sent and before the row
+    # is marked sent, so that a test can kill the worker in the middle. Always 0 in use.
+    DELIVERY_TEST_DELAY_SECONDS = float(os.environ.get("DELIVERY_TEST_DELAY_SECONDS", "0"))
+    SWEEP_SECONDS = float(os.environ.get("SWEEP_SECONDS", "60"))
+    RELAY_SECONDS = float(os.environ.get("RELAY_SECONDS", "5"))
     FEEDBACK_LIMIT_DAYS = 5
     ACCEPT_LIMIT_DAYS = 1
+    # Celery, under one key. Each setting is chosen for a Redis broker:
     CELERY = {
         "broker_url": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # JSON only: no pickle, so a message can never run code on the worker.
         "task_serializer": "json",
         "accept_content": ["json"],
         "result_serializer": "json",
         "task_ignore_result": True,
+        # Acknowledge after the task ran, so a worker that dies mid-task leaves the
+        # message to be redelivered; every task is safe to run twice.
+        "task_acks_late": True,
+        # ...and when the pool process is killed (SIGKILL, OOM), reject the message
+        # so it is redelivered rather than acknowledged as done.
+        "task_reject_on_worker_lost": True,
+        # Prefetch one: a long delivery never holds other messages hostage.
+        "worker_prefetch_multiplier": 1,
+        # Hard and soft limits for any task; the visibility timeout below must exceed
+        # the hard limit, or Redis would hand a still-running task to a second worker.
+        # The soft limit comes a little earlier (30 s at 300 s; never below 1 s, so a
+        # short test limit does not turn it negative).
+        "task_time_limit": _TASK_TIME_LIMIT,
+        "task_soft_time_limit": _soft_limit(_TASK_TIME_LIMIT),
+        "broker_transport_options": {
+            "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900")),
+        },
+        # A bounded publish retry: if Redis is down the caller learns it within
+        # seconds (the outbox keeps the work), instead of blocking for ever.
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5,
+                                      "interval_max": 1.0},
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 2,
+        # Deadlines live in the database; no task is ever scheduled far ahead (no
+        # long ETA or countdown), so nothing is lost in Redis for days.
         "timezone": "Asia/Shanghai",
+        "enable_utc": True,
     }
 
     @staticmethod

@@ -23,6 +23,20 @@ def credit_code(n: int) -> str:
     return first17 + credit_check_char(first17)
 
 
+@pytest.fixture(autouse=True)
+def cheap_passwords(monkeypatch):
+    """Tests hash with a cheap pbkdf2: scrypt for a dozen users per test costs seconds.
+
+    tests/test_auth.py checks that the real code asks for scrypt.
+    """
+    import tickets.models.org as org
+    from werkzeug import security
+
+    real = security.generate_password_hash
+    monkeypatch.setattr(org, "generate_password_hash",
+                        lambda password, method=None, salt_length=16: real(password, "pbkdf2:sha256:1000"))
+
+
 @pytest.fixture
 def app(tmp_path):
     class Cfg(TestingConfig):
@@ -30,14 +44,34 @@ def app(tmp_path):
         SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{tmp_path / 'test.db'}")
 
     app = create_app(Cfg)
+
+    @app.before_request
+    def _own_request_user():
+        # The test keeps one app context pushed and every test-client request reuses
+        # it; Flask-Login caches the user on `g`, so let each request load its own.
+        from flask import g
+
+        g.pop("_login_user", None)
+
     with app.app_context():
         _db.drop_all()
         _db.create_all()
         ensure_reference_data()
         yield app
         _db.session.remove()
-        _db.drop_all()
+        drop_everything()
     set_now(None)
+
+
+def drop_everything() -> None:
+    """drop_all, with SQLite's row-by-row foreign key checks off (tickets follow tickets)."""
+    if _db.engine.dialect.name == "sqlite":
+        with _db.engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            _db.metadata.drop_all(conn)
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+    else:
+        _db.drop_all()
 
 
 @pytest.fixture

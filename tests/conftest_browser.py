@@ -38,6 +38,7 @@ class LiveServer:
     password: str = PASSWORD
     errors: list = field(default_factory=list)   # exceptions raised while serving a request
     page_problems: list = field(default_factory=list)   # 5xx responses and script errors in the pages
+    pages: dict = field(default_factory=dict)           # name -> Playwright page, for failure screenshots
 
 
 @pytest.fixture
@@ -108,6 +109,8 @@ def browser():
 def artifacts() -> Path:
     """test-artifacts/ (gitignored): screenshots of the key steps."""
     ARTIFACTS.mkdir(exist_ok=True)
+    for old in ARTIFACTS.glob("failure-*"):
+        old.unlink()
     return ARTIFACTS
 
 

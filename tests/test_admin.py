@@ -330,10 +330,11 @@ def test_missing_year_warning_and_loading_a_year(admin, park, clock):
     ticket = accept(park, file_request(park))  # Monday to Friday: due at the end of 5 October
     assert ticket.due_at.strftime("%Y-%m-%d %H:%M") == "2026-10-05 16:00"
     warning_2027 = ("2027 has no loaded calendar: deadlines in 2027 count Monday to Friday only. "
-                    "Load the State Council&#39;s holiday notice when it is published.")
+                    "Load the State Council's holiday notice when it is published.")
     for page in ("/admin/", "/admin/calendar"):
         html = admin.get(page).get_data(as_text=True)
         assert warning_2027 in html and 'data-year="2026"' in html, page
+        assert 'name="year" value="2026"' in html and 'name="year" value=""' not in html
 
     resp = admin.post("/admin/calendar/load", data={"year": "2026"})
     assert resp.status_code == 302, resp.get_data(as_text=True)
@@ -348,3 +349,29 @@ def test_missing_year_warning_and_loading_a_year(admin, park, clock):
     assert resp.status_code == 400
     assert "does not know 2027" in resp.get_data(as_text=True)
 
+
+
+def test_admin_forms_need_the_csrf_token(app, admin, park):
+    app.config["WTF_CSRF_ENABLED"] = True
+    data = {"username": "wang", "name": "王五", "roles": ["leader"], "language": "zh", "active": "y",
+            "password": "long-enough-1"}
+    before = counts()
+    assert admin.post("/admin/users/new", data=data).status_code == 400
+    assert admin.post("/admin/calendar/day", data={"day": "2026-11-30", "kind": "holiday"}).status_code == 400
+    assert counts() == before and db.session.scalar(db.select(db.func.count(CalendarYear.year))) == 0
+    page = admin.get("/admin/users/new").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert admin.post("/admin/users/new", data=dict(data, csrf_token=token)).status_code == 302
+    assert counts()[0] == before[0] + 1
+
+
+@pytest.mark.parametrize("path, data", [
+    ("/admin/users/new", {"username": "odd", "name": "Odd", "roles": ["firm"], "firm_id": "²", "password": "long-enough"}),
+    ("/admin/firms/new", {"name": "Odd", "credit_code": credit_code(5), "liaison_id": "99999999999999999999999"}),
+    ("/admin/calendar/load", {"year": "²"}),
+])
+def test_odd_ids_are_refused_not_crashed(admin, park, path, data):
+    before = counts()
+    assert admin.post(path, data=data).status_code == 400
+    assert admin.get("/admin/users?after=99999999999999999999999").status_code == 200
+    assert counts() == before

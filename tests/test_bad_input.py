@@ -2,12 +2,12 @@
 
 Through HTTP with the test client where a person would meet it (the firm's
 request form, the ticket page's action forms), and at the service level where
-HTTP is awkward. The users here read English (`language = "en"`); the Chinese
-catalog is checked elsewhere once it exists.
+HTTP is awkward. The users here read English (`language = "en"`), except in
+the last test, where a Chinese reader gets the same messages in Chinese.
 
-"Writes nothing" is checked by counting the rows of every table a filing or
-an action writes, and the files in UPLOAD_DIR (temporary ones included),
-before and after.
+"Writes nothing" is checked by counting the rows of every table, the ticket
+counters, and the files in UPLOAD_DIR (temporary ones included), before and
+after.
 """
 from __future__ import annotations
 
@@ -77,7 +77,10 @@ def make_plain_zip() -> bytes:
 def snapshot(app) -> dict:
     """Rows of every table a request writes, and the files in the upload directory."""
     db.session.expire_all()
-    counts = {t: db.session.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar() for t in TABLES}
+    # Every table of the schema, so that tables added later (an outbox, say) are covered too.
+    tables = [t.name for t in db.metadata.sorted_tables]
+    assert set(TABLES) <= set(tables)
+    counts = {t: db.session.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar() for t in tables}
     counts["ticket_counters.last"] = db.session.execute(
         text("SELECT COALESCE(SUM(last), 0) FROM ticket_counters")).scalar()
     upload_dir = app.config["UPLOAD_DIR"]
@@ -212,7 +215,7 @@ def test_phone_rule():
 
 
 def test_wrong_credit_code_check_character():
-    # The admin pages have no firm form or import yet; the rule is checked at the service level.
+    # The rule itself (the admin firm form is checked below; the XLSX import in test_admin.py).
     good = credit_code(7)
     assert is_valid_credit_code(good)
     assert is_valid_credit_code(good.lower())  # entered in lower case
@@ -221,17 +224,72 @@ def test_wrong_credit_code_check_character():
     # Every other check character is wrong.
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     assert [c for c in alphabet if is_valid_credit_code(good[:17] + c)] == [good[17]]
-    # A published example (GB 32100-2015 style) and malformed ones.
-    first17 = "91350100M000100Y4"
-    assert is_valid_credit_code(first17 + credit_check_char(first17))
+    # The example code of GB 32100-2015, its check character changed, and malformed ones.
+    assert is_valid_credit_code("91350100M000100Y43")
+    assert not is_valid_credit_code("91350100M000100Y44")
+    assert credit_check_char("91350100M000100Y4") == "3"
     for bad in ("", good[:17], good + "0", good[:16] + "I" + good[17], good[:5] + "O" + good[6:]):
         assert not is_valid_credit_code(bad), bad
 
 
-@pytest.mark.parametrize("category", ["99999", "abc", "-1", "1.5"])
+def test_wrong_credit_code_on_the_admin_firm_form(app, en, login):
+    client = login(en.admin)
+    good = credit_code(77)
+    wrong = good[:17] + ("0" if good[17] != "0" else "1")
+    firms = lambda: db.session.execute(text("SELECT COUNT(*) FROM firms")).scalar()  # noqa: E731
+    n = firms()
+    before = snapshot(app)
+    resp = client.post("/admin/firms/new", data={"name": "丙公司", "credit_code": wrong, "address": "",
+                                                  "contact_name": "", "contact_phone": "", "liaison_id": ""})
+    assert resp.status_code == 400
+    assert field_errors(resp, "credit_code") == [
+        "The check character (the 18th character) of the unified social credit code is wrong: "
+        "please check the code."
+    ]
+    assert firms() == n and snapshot(app) == before
+    resp = client.post("/admin/firms/new", data={"name": "丙公司", "credit_code": good, "address": "",
+                                                  "contact_name": "", "contact_phone": "", "liaison_id": ""})
+    assert resp.status_code == 302
+    assert firms() == n + 1
+
+
+@pytest.mark.parametrize("category", ["99999", "abc", "-1", "1.5", "99999999999999999999", "²"])
 def test_unknown_category(app, en, firm_client, category):
     resp = refused_filing(app, firm_client, request_form(en, category_id=category))
     assert alert_texts(resp) == ["Please choose a category from the list."]
+
+
+@pytest.mark.parametrize("lead, dept, field, message", [
+    ("99999999999999999999", None, "lead_id", "Please choose an official of that department."),
+    ("²", None, "lead_id", "Please choose an official of that department."),
+    (None, "99999999999999999999", "department_id", "Please choose a department."),
+    (None, "abc", "department_id", "Please choose a department."),
+])
+def test_unknown_ids_in_an_action(app, en, login, clock, lead, dept, field, message):
+    clock(2026, 11, 2, 9)
+    t = file_request(en)
+    client = login(en.coordinator)
+    data = accept_data(en)
+    if lead:
+        data["accept-lead_id"] = lead
+    if dept:
+        data["accept-department_id"] = dept
+    before = snapshot(app)
+    resp = client.post(f"/tickets/{t.number}/do/accept", data=data)
+    assert resp.status_code == 400
+    assert alert_texts(resp) == [message]
+    assert snapshot(app) == before
+
+
+def test_out_of_range_ids_in_list_parameters(app, en, login):
+    """Ids and cursors in a query string that the database cannot hold are ignored, not a server error."""
+    client = login(en.firm_user)
+    for q in ("before=99999999999999999999", "before=abc", "before=-5"):
+        assert client.get(f"/firm/requests?{q}").status_code == 200, q
+    client = login(en.coordinator)
+    for q in ("category=99999999999999999999", "category=²", "department=99999999999999999999",
+              "after=2026-11-02T09:00:00_99999999999999999999", "after=x_1", "after=2026-11-02T09:00:00_²"):
+        assert client.get(f"/desk/tickets?scope=all&{q}").status_code == 200, q
 
 
 def test_missing_category(app, en, firm_client):
@@ -363,6 +421,20 @@ def test_accept_posted_twice_without_a_version(app, en, login, clock):
     assert alert_texts(resp) == ["This cannot be done while the request is “In progress”."]
     assert snapshot(app) == before
     assert count_events(t.id, "accept") == 1
+
+
+@pytest.mark.parametrize("version", ["abc", "1.0", "-1", "99999999999999999999999"])
+def test_damaged_version_field(app, en, login, clock, version):
+    """A tampered hidden version field is an out-of-date form (409), not a server error."""
+    clock(2026, 11, 2, 9)
+    t = file_request(en)
+    client = login(en.coordinator)
+    before = snapshot(app)
+    resp = client.post(f"/tickets/{t.number}/do/accept", data=accept_data(en, version))
+    assert resp.status_code == 409
+    assert any(m.startswith(STALE) for m in alert_texts(resp))
+    assert snapshot(app) == before
+    assert db.session.get(Ticket, t.id).state == "submitted"
 
 
 def test_feedback_posted_twice(app, en, login, clock):
@@ -510,3 +582,47 @@ def test_refused_service_calls_write_nothing(app, en, clock):
                         description="d", contact_name="n", contact_phone="13800138000")
         assert str(exc.value.message) == "You may only file requests for your own firm."
     assert snapshot(app) == before
+
+
+# --- the same messages in Chinese ------------------------------------------------------------
+
+
+def test_messages_in_chinese(app, park, login, clock):
+    """A user whose language is Chinese gets the messages in Chinese (park users default to zh)."""
+    assert park.firm_user.language == "zh" and park.hr_official.language == "zh"
+    client = login(park.firm_user)
+
+    resp = refused_filing_zh(app, client, request_form(park, contact_phone="abc"))
+    assert alert_texts(resp) == ["请输入有效的手机号码或固定电话号码。"]
+    resp = refused_filing_zh(app, client, request_form(park, title="题" * 201))
+    assert field_errors(resp, "title") == ["字段长度不能超过 200 个字符。"]
+    resp = refused_filing_zh(app, client, request_form(park, category_id="99999"))
+    assert alert_texts(resp) == ["请从列表中选择诉求类别。"]
+    resp = refused_filing_zh(app, client, request_form(park), files=[("invoice.pdf", HTML)])
+    assert alert_texts(resp) == [
+        "“invoice.pdf”的文件类型不受支持。支持的类型：PDF、PNG、JPEG、Word、Excel、PowerPoint（.docx、.xlsx、.pptx）。"
+    ]
+
+    clock(2026, 11, 2, 9)
+    t = file_request(park)
+    accept(park, t)
+    clock(2026, 11, 3, 9)
+    client = login(park.hr_official)
+    old_version = version_of(client.get(f"/tickets/{t.number}"), "handle")
+    from tickets.services.actions import perform
+
+    perform(t, "note", park.coordinator, text="补充情况", visibility="internal")
+    before = snapshot(app)
+    resp = client.post(f"/tickets/{t.number}/do/handle", data=handle_data(old_version))
+    assert resp.status_code == 409
+    assert alert_texts(resp) == ["该诉求刚刚已被他人修改。页面现已显示其最新状态，请核对后重试。"]
+    assert snapshot(app) == before
+
+
+def refused_filing_zh(app, client, data, files=()):
+    before = snapshot(app)
+    resp = post_request(client, data, files)
+    assert resp.status_code == 400
+    assert 'lang="zh-CN"' in resp.get_data(as_text=True)
+    assert snapshot(app) == before
+    return resp

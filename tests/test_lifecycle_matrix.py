@@ -136,7 +136,8 @@ def mpark(tmp_path_factory):
 
     class Cfg(TestingConfig):
         UPLOAD_DIR = str(tmp / "uploads")
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp / 'matrix.db'}"
+        # In memory: ~900 cells of commits, and nothing here depends on a file.
+        SQLALCHEMY_DATABASE_URI = "sqlite://"
 
     if os.environ.get("TEST_DATABASE_URL"):
         Cfg.SQLALCHEMY_DATABASE_URI = os.environ["TEST_DATABASE_URL"]

@@ -146,7 +146,8 @@ def test_year_boundary_into_an_unloaded_year_counts_monday_to_friday(cal):
     # a holiday in reality, but 2027 is not loaded, so Monday-Friday counts it) and Mon 4 January.
     d = cal.deadline(sh(2026, 12, 28, 10, 0), 5)
     assert d.due_at == datetime(2027, 1, 4, 16, 0)
-    assert d.yellow_at == datetime(2027, 1, 3, 16, 0)
+    # Yellow from the end of Friday 1 January: one working day (Monday) left.
+    assert d.yellow_at == datetime(2027, 1, 1, 16, 0)
     # Red for 3 days: 5, 6, 7 January.
     assert d.red3_at == datetime(2027, 1, 7, 16, 0)
     assert cal.is_workday(date(2027, 1, 1)) is True
@@ -238,8 +239,9 @@ def test_calendar_edit_recomputes_an_open_handle_clock(park, cal, clock):
         # Started Mon 2 November 2026, 09:00 Shanghai.
         (1, datetime(2026, 11, 3, 10, 0), datetime(2026, 11, 3, 16, 0)),  # 18:00 Tue 3 Nov
         (2, datetime(2026, 11, 4, 4, 0), datetime(2026, 11, 4, 16, 0)),  # 12:00 Wed 4 Nov
-        (5, datetime(2026, 11, 8, 16, 0), datetime(2026, 11, 9, 16, 0)),  # 00:00 Mon 9 Nov
-        (10, datetime(2026, 11, 15, 16, 0), datetime(2026, 11, 16, 16, 0)),  # 00:00 Mon 16 Nov
+        # Due on a Monday: one working day is left from 24:00 on the Friday before.
+        (5, datetime(2026, 11, 6, 16, 0), datetime(2026, 11, 9, 16, 0)),  # 00:00 Sat 7 Nov
+        (10, datetime(2026, 11, 13, 16, 0), datetime(2026, 11, 16, 16, 0)),  # 00:00 Sat 14 Nov
     ],
 )
 def test_yellow_threshold(cal, limit, yellow, due):
@@ -299,3 +301,13 @@ def test_working_days_between(cal):
     assert wdb(datetime(2026, 11, 2, 16, 0), datetime(2026, 11, 3, 16, 0)) == 1.0  # Tue 3 Nov
     # Across the year boundary into unloaded 2027: 31 Dec and 1 Jan (Mon-Fri fallback).
     assert wdb(sh(2026, 12, 31, 0, 0), sh(2027, 1, 2, 0, 0)) == 2.0
+
+
+def test_yellow_spans_the_national_day_holiday(cal):
+    # Started Thu 24 Sep 2026: 25-27 Sep are off (Mid-Autumn), so the 4 working days are
+    # Mon 28, Tue 29, Wed 30 Sep and Thu 8 Oct. One working day is left from the end of
+    # Wed 30 Sep: the whole National Day week is yellow.
+    d = cal.deadline(sh(2026, 9, 24, 10, 0), 4)
+    assert d.due_at == datetime(2026, 10, 8, 16, 0)
+    assert d.yellow_at == datetime(2026, 9, 30, 16, 0)
+    assert level(datetime(2026, 10, 3, 2, 0), d.yellow_at, d.due_at, d.red3_at) == "yellow"

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -47,6 +48,7 @@ def create_app(config_class=None) -> Flask:
     )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
 
     from . import views_common
 
@@ -57,12 +59,14 @@ def create_app(config_class=None) -> Flask:
     from .firm import bp as firm_bp
     from .ticket import bp as ticket_bp
     from .admin import bp as admin_bp
+    from .inbox import bp as inbox_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(firm_bp)
     app.register_blueprint(desk_bp)
     app.register_blueprint(ticket_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(inbox_bp)
 
     from . import cli
 

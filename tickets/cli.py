@@ -10,6 +10,35 @@ from flask.cli import AppGroup
 audit_cli = AppGroup("audit", help="Check the tamper-evident record.")
 calendar_cli = AppGroup("calendar", help="The working-day calendar.")
 demo_cli = AppGroup("demo", help="Demo data.")
+deadlines_cli = AppGroup("deadlines", help="The clocks and their reminders.")
+outbox_cli = AppGroup("outbox", help="Notifications waiting to be delivered.")
+
+
+@deadlines_cli.command("sweep")
+def deadlines_sweep():
+    """Run one sweep now and print what it did as counts."""
+    from .services.sweep import sweep
+
+    counts = sweep()
+    if not counts:
+        click.echo("nothing due")
+    for key, n in sorted(counts.items()):
+        click.echo(f"{key}: {n}")
+
+
+@outbox_cli.command("status")
+def outbox_status():
+    """Pending, sent and failed outbox rows by channel, and the last sweep."""
+    from .services.worker_status import snapshot
+
+    snap = snapshot()
+    for channel, counts in sorted(snap["outbox"].items()):
+        click.echo(f"{channel}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if not snap["outbox"]:
+        click.echo("outbox empty")
+    last = snap["last_sweep"]
+    click.echo(f"last sweep: {last['finished_at']} {last['counts']}" if last else "last sweep: never")
+    click.echo(f"queue depth: {snap['queue_depth'] if snap['queue_depth'] is not None else 'unavailable'}")
 
 
 @audit_cli.command("verify")
@@ -53,5 +82,5 @@ def demo_is_empty():
 
 
 def init_app(app: Flask) -> None:
-    for group in (audit_cli, calendar_cli, demo_cli):
+    for group in (audit_cli, calendar_cli, demo_cli, deadlines_cli, outbox_cli):
         app.cli.add_command(group)

@@ -12,7 +12,7 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("coord", DEMO_PASSWORD, "coordinator (企业服务中心): the inbox, accept or reject, file on a firm's behalf, "
                              "approve transfers across departments, close by force"),
     ("official", DEMO_PASSWORD, "official of the HR bureau (人社局 刘洋): leads several open tickets, "
-                                "one of them green, near due, overdue and overdue 3+ days"),
+                                "on time, near due, overdue and overdue 3+ working days"),
     ("head", DEMO_PASSWORD, "head of the HR bureau (人社局局长 钱伟民): the department's queue, "
                             "approves extensions and transfers inside the bureau"),
     ("leader", DEMO_PASSWORD, "park leader (管委会副主任 王建国): reads everything; liaison of the demo firm"),

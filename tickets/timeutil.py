@@ -3,10 +3,16 @@
 Times are stored as naive UTC datetimes (the same bytes on SQLite and
 PostgreSQL); Asia/Shanghai is only for display and for working days.
 The demo seeder and the tests move the clock with `frozen`.
+
+BIHUAN_FROZEN_NOW (environment, ISO 8601, UTC unless it names an offset, e.g.
+"2026-11-28T01:00:00Z"): when set, `now()` returns that fixed time in this
+process (unless `frozen`/`set_now` set another). For demos and for tests that
+start a CLI or worker process "at" a given moment; never set it in production.
 """
 from __future__ import annotations
 
 import contextlib
+import os
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -18,7 +24,17 @@ def now() -> datetime:
     """Current time as naive UTC, or the frozen time while one is set."""
     if _frozen:
         return _frozen[-1]
+    env = os.environ.get("BIHUAN_FROZEN_NOW")
+    if env:
+        return _parse_frozen(env)
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def _parse_frozen(value: str) -> datetime:
+    at = datetime.fromisoformat(value.strip())
+    if at.tzinfo is not None:
+        at = at.astimezone(timezone.utc).replace(tzinfo=None)
+    return at
 
 
 @contextlib.contextmanager

@@ -42,6 +42,31 @@ def fmt_time(at, with_time: bool = True) -> str:
     return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
 
 
+def fmt_due(at, with_time: bool = True) -> str:
+    """A due time: 24:00 of the last day, not 00:00 of the next (how a deadline is read)."""
+    from datetime import timedelta
+
+    local = to_local(at)
+    if local is None:
+        return ""
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        day = (local - timedelta(days=1)).strftime("%Y-%m-%d")
+        return f"{day} 24:00" if with_time else day
+    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def fmt_iso_due(text) -> str:
+    """A due time stored as text in an event, shown like fmt_due."""
+    from datetime import datetime
+
+    if not text:
+        return ""
+    try:
+        return fmt_due(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ"))
+    except (TypeError, ValueError):
+        return str(text)
+
+
 def fmt_iso(text) -> str:
     """A UTC time stored as text in an event ("...Z") as Shanghai wall-clock text."""
     from datetime import datetime
@@ -58,6 +83,14 @@ def fmt_iso(text) -> str:
 def init_app(app) -> None:
     labels = _level_labels()
 
+    @app.before_request
+    def fresh_locale():
+        # Flask-Babel caches the locale on the app context; where one app context
+        # serves several requests (tests, the CLI), each request chooses anew.
+        from flask_babel import refresh
+
+        refresh()
+
     @app.context_processor
     def helpers():
         locale = str(get_locale() or "zh")
@@ -69,7 +102,10 @@ def init_app(app) -> None:
             "level_label": lambda lv: labels.get(lv, ""),
             "fmt_time": fmt_time,
             "fmt_iso": fmt_iso,
+            "fmt_due": fmt_due,
+            "fmt_iso_due": fmt_iso_due,
             "current_user": current_user,
+            "unread_count": _unread,
         }
 
     @app.errorhandler(CSRFError)
@@ -91,6 +127,14 @@ def init_app(app) -> None:
     @app.errorhandler(500)
     def server_error(e):
         return _error_page(500, _("Something went wrong on our side; nothing was changed. Please try again."))
+
+
+def _unread() -> int:
+    from .inbox.routes import unread_count
+
+    if not current_user or not current_user.is_authenticated:
+        return 0
+    return unread_count(current_user)
 
 
 def _error_page(status: int, message: str):

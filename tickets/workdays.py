@@ -55,13 +55,23 @@ class WorkCalendar:
 
         Counting starts on the first working day after the start; due is 24:00
         of the N-th working day; yellow when at most min(1, 25% of N) working
-        days are left; red for 3 days at 24:00 of the 3rd working day after due.
+        days are left (non-working days do not count, so a Monday deadline is
+        yellow from the Friday evening); red for 3 days at 24:00 of the 3rd
+        working day after due.
         """
         start_day = to_local(started_at).date()
         last = self.nth_workday_after(start_day, limit_days)
         due_local = datetime.combine(last + timedelta(days=1), time(0), SHANGHAI)
         threshold = min(1.0, 0.25 * limit_days)
-        yellow_local = datetime.combine(last, time(0), SHANGHAI) + timedelta(days=1 - threshold)
+        if threshold >= 1.0:
+            # One whole working day left: that is already so from the end of the
+            # previous working day, across any weekend or holiday in between.
+            before = last - timedelta(days=1)
+            while not self.is_workday(before):
+                before -= timedelta(days=1)
+            yellow_local = datetime.combine(before + timedelta(days=1), time(0), SHANGHAI)
+        else:
+            yellow_local = datetime.combine(last, time(0), SHANGHAI) + timedelta(days=1 - threshold)
         red3_day = self.nth_workday_after(last, 3)
         red3_local = datetime.combine(red3_day + timedelta(days=1), time(0), SHANGHAI)
         return Deadline(from_local(yellow_local), from_local(due_local), from_local(red3_local))

@@ -16,3 +16,38 @@ def heartbeat() -> str:
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     logger.info("heartbeat from %s at %s", current_app.name, now)
     return now
+
+
+@shared_task(ignore_result=True)
+def sweep_deadlines() -> dict:
+    """Raise the reminder steps that are due and close expired feedback windows."""
+    from tickets.services.sweep import sweep
+
+    counts = sweep()
+    if counts:
+        logger.info("sweep: %s", counts)
+    return counts
+
+
+@shared_task(ignore_result=True)
+def relay_outbox() -> int:
+    """Hand every due outbox row to a `deliver` task; rows Redis did not take are retried."""
+    from tickets.services.outbox import due_ids, release
+
+    ids = due_ids()
+    for n, outbox_id in enumerate(ids):
+        try:
+            deliver.delay(outbox_id)
+        except Exception:  # broker down mid-way: give the rest back for the next relay
+            logger.exception("publishing outbox rows failed; %d given back", len(ids) - n)
+            release(ids[n:])
+            raise
+    return len(ids)
+
+
+@shared_task(ignore_result=True)
+def deliver(outbox_id: int) -> str:
+    """Deliver one outbox row on its channel."""
+    from tickets.services.outbox import deliver as deliver_row
+
+    return deliver_row(outbox_id)

@@ -9,7 +9,7 @@ from flask_login import current_user
 from ..services.calendar import load_year, package_years, set_day
 from ..services.errors import InvalidInput
 from . import bp
-from .forms import CalendarDayForm, SeedYearForm
+from .forms import CalendarDayForm, SeedYearForm, choice_id
 from .queries import missing_years, this_year, year_exceptions, year_status
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -24,7 +24,7 @@ def _page(year: int, day_form=None, general=None, status: int = 200):
     return render_template(
         "admin/calendar.html", year=year, days=year_exceptions(year), status_row=year_status(year),
         missing=missing_years(), known=package_years(), form=day_form or CalendarDayForm(),
-        seed_form=SeedYearForm(), general=general or [], first=FIRST_YEAR, last=LAST_YEAR,
+        general=general or [], first=FIRST_YEAR, last=LAST_YEAR,
     ), status
 
 
@@ -58,9 +58,9 @@ def calendar_day():
 def calendar_load():
     """Load a whole year from the chinese-calendar package."""
     form = SeedYearForm()
-    if not (form.validate_on_submit() and form.year.data.isdigit()):
+    year = choice_id(form.year.data) if form.validate_on_submit() else None
+    if year is None or year < 0:
         return _page(_year(), general=[_("Choose a year to load.")], status=400)
-    year = int(form.year.data)
     try:
         written, moved = load_year(year, current_user.id)
     except InvalidInput as e:

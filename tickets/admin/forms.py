@@ -1,6 +1,8 @@
 """The admin forms: they describe the input; the rules live in tickets.services.people."""
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -82,9 +84,12 @@ class ImportForm(FlaskForm):
 
 
 def choice_id(value) -> int | None:
-    """A select's value as an id, or None for the empty choice."""
+    """A select's value as an id; None for the empty choice, -1 (no row has it) for anything else."""
     value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    if not value:
+        return None
+    # Not str.isdigit(): it accepts "²", which int() refuses; 18 digits stay within a BIGINT.
+    return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else -1
 
 
 def attach_errors(form, errors: dict) -> list[str]:

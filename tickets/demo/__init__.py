@@ -16,11 +16,13 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 
 import click
+from sqlalchemy import event as sa_event
 
 from ..extensions import db
 from ..models import Category, Ticket, User
 from ..reference import ensure_reference_data
 from ..services.calendar import seed_known_years
+from ..services.sweep import sweep
 from ..timeutil import from_local, now, set_now
 from ..workdays import WorkCalendar
 from .director import Director
@@ -31,18 +33,56 @@ from .timeline import Days
 RANDOM_SEED = 20261123
 
 
-def seed(tickets: int = 200, *, random_seed: int = RANDOM_SEED, quiet: bool = False) -> dict:
+def _sqlite_normal_sync(dbapi_connection, connection_record, connection_proxy):
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+
+
+def settle_history_notifications(end: datetime) -> None:
+    """The story's notifications, as if the worker had delivered them when they happened.
+
+    In-app entries get their original time (older than three days: already read);
+    the story's e-mails are not sent now, weeks late: they are marked void.
+    """
+    from ..models import Notification, OutboxMessage
+
+    old = end - timedelta(days=3)
+    for row in db.session.scalars(db.select(OutboxMessage).filter_by(status="pending")):
+        if row.channel == "inapp":
+            db.session.add(Notification(key=row.key, user_id=row.user_id, ticket_id=row.ticket_id, kind=row.kind,
+                                        params=row.params, created_at=row.created_at,
+                                        read_at=row.created_at if row.created_at < old else None))
+            row.status, row.sent_at, row.attempts = "sent", row.created_at, 1
+        else:
+            row.status, row.last_error = "void", "demo history: not mailed"
+    db.session.commit()
+
+
+def seed(tickets: int = 200, *, random_seed: int = RANDOM_SEED, quiet: bool = False,
+         until: datetime | None = None) -> dict:
     """Build the demo park; refuses (nothing changed) when the database already has users.
 
-    Returns a summary: tickets per state, steps played, failures (empty when all went
-    through), and the seconds it took.
+    The story ends at `until` (naive UTC; default: the real now). Returns a summary:
+    tickets per state, steps played, failures (empty when all went through), seconds taken.
     """
     if db.session.scalar(db.select(User.id).limit(1)) is not None:
         raise click.ClickException("The database already has users; the demo is only loaded into an empty one.")
     started = _time.monotonic()
     set_now(None)
-    end = now()
+    end = until or now()
     rng = random.Random(random_seed)
+    # One writer, so what the session holds after a commit is what the database holds:
+    # skip re-loading every user, firm and ticket after each of the thousand commits.
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    engine = db.engine
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+        # A thousand small commits: in WAL mode, NORMAL syncs at checkpoints, not at each commit.
+        sa_event.listen(engine, "checkout", _sqlite_normal_sync)
     try:
         seed_known_years()
         ensure_reference_data()
@@ -65,9 +105,19 @@ def seed(tickets: int = 200, *, random_seed: int = RANDOM_SEED, quiet: bool = Fa
         director = Director(rng, days, people, plans)
         director.schedule()
         result = director.run()
+        set_now(None)
+        settle_history_notifications(end)
+        # The sweep at the real now: reminders for every clock that is yellow or
+        # red today, left in the outbox for the worker of `make run` to deliver.
+        sweep()
     finally:
         set_now(None)
         db.session.rollback()
+        session.expire_on_commit = expire_on_commit
+        if sqlite:
+            sa_event.remove(engine, "checkout", _sqlite_normal_sync)
+            engine.dispose()  # later connections start with the usual full sync
+        db.session.expire_all()
 
     states = Counter(db.session.scalars(db.select(Ticket.state)))
     summary = {

@@ -113,16 +113,26 @@ class Director:
 
     def _schedule_keys(self, p: Plan) -> None:
         d, prev = self.days, None
-        for k in p.keys:
+        for i, k in enumerate(p.keys):
+            # A web filing may come in the evening, unless staff take it up the same day.
+            same_day_next = i + 1 < len(p.keys) and p.keys[i + 1].day == k.day
             if k.kind == "file" and p.fate == "submitted" and p.file_ago == 0:
-                k.at = (d.end - timedelta(minutes=self.rng.randrange(15, 240),
-                                          seconds=self.rng.randrange(60))).replace(microsecond=0)
+                # Filed today: by the firm at any hour, by staff in today's office hours if any have passed.
+                today = d.pick(d.end - timedelta(hours=8), d.end - timedelta(minutes=10), 1)
+                if p.channel == "web":
+                    k.at = (d.end - timedelta(minutes=self.rng.randrange(15, 240),
+                                              seconds=self.rng.randrange(60))).replace(microsecond=0)
+                elif today and to_local(today[0]).date() == d.today:
+                    k.at = today[0]
+                else:
+                    k.day = d.before(d.today, 1)
+                    k.at = d.on_day(k.day, None)
             elif k.kind == "expire":
                 handled = p.key("handle", k.round).at
                 due = d.cal.deadline(handled, self.feedback_limit).due_at
                 k.at = due + timedelta(seconds=self.rng.randrange(60, 600))  # the worker's next sweep
             else:
-                web = k.kind == "file" and p.channel == "web"
+                web = k.kind == "file" and p.channel == "web" and not same_day_next
                 hours = FIRM_HOURS if web or k.kind in FIRM_SIDE else OFFICE_HOURS
                 k.at = d.on_day(k.day, prev, hours)
             prev = k.at
@@ -171,7 +181,7 @@ class Director:
                     self._add(p, at, "inspector_note", "overdue" if due < hi else "watch")
         if p.audit_note and p.keys[-1].at:
             last = p.keys[-1].at
-            for at in d.pick(last, min(last + timedelta(days=6), d.end), 1):
+            for at in d.pick(last, min(last + timedelta(days=12), d.end), 1):
                 self._add(p, at, "inspector_note", "audit")
 
     # --- who -----------------------------------------------------------------------
@@ -232,18 +242,20 @@ class Director:
             parent = p.follows.ticket
             follows = parent.number
             title = parent.title.removesuffix("（再次反映）") + "（再次反映）"
-            description = texts.fill(rng.choice(texts.FOLLOW_UP),
-                                     {"number": parent.number, "title": parent.title}) + description
+            description = (texts.fill(rng.choice(texts.FOLLOW_UP), {"number": parent.number, "title": parent.title})
+                           + "原诉求：" + description)
         if p.channel == "web":
             users = info.users
             actor = users[0] if (p.firm == 0 and rng.random() < 0.8) else rng.choice(users)
             contact_name, contact_phone = actor.name, actor.mobile
         else:
+            # A liaison leader records what they hear on a visit; the service centre's
+            # coordinator "coord" takes calls, letters, the 12345 platform and meeting items.
             liaison = db.session.get(User, firm.liaison_id)
             if p.channel == "visit" or (p.channel == "meeting" and rng.random() < 0.5):
                 actor = liaison
             else:
-                actor = self.user(p.filer or self.coordinator().username)
+                actor = self.user(p.filer or "coord")
             description = texts.ON_BEHALF_PREFIX[p.channel] + description
             contact_name, contact_phone = firm.contact_name, firm.contact_phone
         uploads = []
@@ -277,7 +289,7 @@ class Director:
         rng, t = self.rng, p.ticket
         actor = self.head_of(t.department_id) if p.head_handles else db.session.get(User, t.lead_id)
         outcome = p.outcomes[round_ - 1]
-        done = texts.fill(rng.choice(texts.DONE[p.category]), self._values(p))
+        done = texts.fill(texts.DONE[p.category][p.text], self._values(p))
         why = ""
         if outcome == "partly":
             why = rng.choice(texts.EXPLAIN_PARTLY)
@@ -294,14 +306,14 @@ class Director:
                 contacted_on=contacted, uploads=uploads)
 
     def _feedback(self, p: Plan, _arg) -> None:
-        comments = texts.FEEDBACK_GOOD if p.rating == "satisfied" else texts.FEEDBACK_SO_SO
+        comments = texts.FEEDBACK[(p.solved, p.rating)]
         record_feedback(p.ticket, self.firm_user(p), solved=p.solved, rating=p.rating,
                         comment=self.rng.choice(comments))
 
     def _rework(self, p: Plan, round_: int) -> None:
         solved = "partly" if p.outcomes[round_ - 1] == "partly" else "no"
         record_feedback(p.ticket, self.firm_user(p), solved=solved, rating="dissatisfied",
-                        comment=self.rng.choice(texts.REWORK))
+                        comment=self.rng.choice(texts.REWORK[""] + texts.REWORK.get(p.category, []) * 2))
 
     def _expire(self, p: Plan, _arg) -> None:
         perform(p.ticket, "expire", None)

@@ -169,7 +169,7 @@ class Planner:
         fate = _weighted(rng, {"fed_back": 45, "closed_unconfirmed": 7, "closed_forced": 3, "rejected": 6,
                                "withdrawn": 4, "accepted": 19, "handled": 9, "submitted": 7})
         category = _weighted(rng, CATEGORY_WEIGHTS)
-        firm = rng.choices(range(len(self.people.firms)), weights=[3] + [1] * (len(self.people.firms) - 1))[0]
+        firm = rng.choices(range(len(self.people.firms)), weights=[1.5] + [1] * (len(self.people.firms) - 1))[0]
         p = Plan(idx=idx, tag=f"random-{idx}", fate=fate, category=category, firm=firm)
         p.urgency = _weighted(rng, {"normal": 82, "urgent": 15, "critical": 3})
         if rng.random() < 0.28:
@@ -383,7 +383,7 @@ class Planner:
                 parent = by_tag[p.follows_tag]
                 if parent.last_day >= p.keys[0].day:
                     self.position(parent, last_allowed=self.days.before(p.keys[0].day, 1))
-                p.follows = parent
+                p.follows, p.text, p.values = parent, parent.text, dict(parent.values)
         taken = {id(p.follows) for p in plans if p.follows}
         for p in plans:
             if not p.is_follow_up or p.follows:
@@ -393,6 +393,5 @@ class Planner:
             if candidates:
                 parent = self.rng.choice(candidates)
                 taken.add(id(parent))
-                p.follows, p.firm = parent, parent.firm
-                info = self.people.firms[p.firm]
-                p.values.update(product=info.product, firm=info.short)
+                # The same problem come back: the same firm, request and numbers.
+                p.follows, p.firm, p.text, p.values = parent, parent.firm, parent.text, dict(parent.values)

@@ -75,26 +75,23 @@ class Days:
         return out
 
     def pick(self, lo: datetime, hi: datetime, k: int, hours=OFFICE_HOURS) -> list[datetime]:
-        """k increasing times strictly inside (lo, hi), in the given hours where there are any."""
+        """k increasing times strictly inside (lo, hi), in the given hours ([] if there are none)."""
         if k <= 0:
             return []
         lo, hi = lo + timedelta(minutes=2), hi - timedelta(minutes=2)
         segs = self.segments(lo, hi, hours)
         total = sum((e - s).total_seconds() for s, e in segs)
-        if total >= 60 * 10 * k:
-            points = sorted(self.rng.uniform(0, total) for _ in range(k))
-            out = []
-            for p in points:
-                for s, e in segs:
-                    span = (e - s).total_seconds()
-                    if p <= span:
-                        out.append(s + timedelta(seconds=int(p)))
-                        break
-                    p -= span
-        else:
-            # No office hours left in the window: evenly spaced (a late evening, say).
-            step = max((hi - lo) / (k + 1), timedelta(seconds=1))
-            out = [lo + step * (i + 1) for i in range(k)]
+        if total < k:
+            return []  # no office hours in the window: the caller does without
+        points = sorted(self.rng.uniform(0, total) for _ in range(k))
+        out = []
+        for p in points:
+            for s, e in segs:
+                span = (e - s).total_seconds()
+                if p <= span:
+                    out.append(s + timedelta(seconds=int(p)))
+                    break
+                p -= span
         # Strictly increasing, whole seconds.
         fixed: list[datetime] = []
         for t in out:
@@ -109,7 +106,8 @@ class Days:
         start = from_local(datetime.combine(day, time(0)))
         stop = from_local(datetime.combine(day + timedelta(days=1), time(0)))
         lo = max(start, after) if after else start
-        if lo < stop and self.segments(lo, stop, hours):
+        room = sum((e - s).total_seconds() for s, e in self.segments(lo, stop, hours)) if lo < stop else 0
+        if room >= 15 * 60:
             return self.pick(lo, stop, 1, hours)[0]
         # Nothing left in office hours that day: a little after the previous step.
         base = after or from_local(datetime.combine(day, time(9)))

@@ -9,6 +9,7 @@ from sqlalchemy import and_, or_
 from ..extensions import db
 from ..lifecycle import OPEN_STATES
 from ..models import STATES, Firm, Ticket, User
+from ..services.common import parse_id
 from ..timeutil import now
 
 SCOPES = ("mine", "department", "inbox", "all")
@@ -76,7 +77,9 @@ def queue(user: User, f: Filters, page_size: int = 25):
     if f.after:
         try:
             due_text, id_text = f.after.rsplit("_", 1)
-            due, last_id = datetime.fromisoformat(due_text), int(id_text)
+            due, last_id = datetime.fromisoformat(due_text), parse_id(id_text)
+            if last_id is None:
+                raise ValueError(id_text)
             stmt = stmt.where(or_(Ticket.queue_due_at > due,
                                   and_(Ticket.queue_due_at == due, Ticket.id > last_id)))
         except ValueError:

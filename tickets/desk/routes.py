@@ -13,6 +13,7 @@ from ..extensions import db
 from ..forms_common import RequestForm, category_choices, uploads_from
 from ..models import Category, Department, ExtensionRequest, Firm, Ticket, TransferRequest
 from ..permissions import may_file_for
+from ..services.common import parse_id
 from ..services.errors import ServiceError
 from ..services.filing import file_ticket
 from . import bp
@@ -44,8 +45,8 @@ def queue():
     f = Filters(
         scope=scope,
         state=request.args.get("state", ""),
-        category_id=request.args.get("category", type=int),
-        department_id=request.args.get("department", type=int),
+        category_id=parse_id(request.args.get("category")),
+        department_id=parse_id(request.args.get("department")),
         level=request.args.get("level", ""),
         q=request.args.get("q", "")[:100],
         after=request.args.get("after", ""),
@@ -119,7 +120,7 @@ def file_for():
     form.firm_id.choices = [("", _("— choose —"))] + [(str(fm.id), fm.name) for fm in firms]
     errors = {}
     if form.validate_on_submit():
-        firm_id = int(form.firm_id.data) if form.firm_id.data.isdigit() else 0
+        firm_id = parse_id(form.firm_id.data) or 0
         try:
             ticket = file_ticket(
                 current_user, firm_id=firm_id, category_id=form.category_id.data,

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..forms_common import RequestForm, category_choices, uploads_from
 from ..models import Ticket
+from ..services.common import parse_id
 from ..services.errors import ServiceError
 from ..services.filing import file_ticket
 from . import bp
@@ -30,7 +31,7 @@ def my_requests():
         stmt = stmt.where(Ticket.state.in_(("submitted", "accepted", "handled")))
     elif state == "closed":
         stmt = stmt.where(Ticket.state.notin_(("submitted", "accepted", "handled")))
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))
     if before:
         stmt = stmt.where(Ticket.id < before)
     rows = db.session.scalars(stmt.order_by(Ticket.id.desc()).limit(page_size + 1)).all()

@@ -17,3 +17,4 @@ from .ticket import (  # noqa: F401
     TicketCounter,
     TransferRequest,
 )
+from .notify import Notification, OutboxMessage, ReminderStep, SweepRun  # noqa: F401,E402

@@ -98,6 +98,8 @@ class Ticket(db.Model):
     # The final feedback; every round's feedback is in `feedbacks` and the record.
     solved: Mapped[str | None] = mapped_column(String(8))
     rating: Mapped[str | None] = mapped_column(String(24))
+    # Set when the accept or handle clock reached red for 3 working days.
+    supervised_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The head of the event chain, so that a deleted last event is caught.
     head_hash: Mapped[str] = mapped_column(String(64), default="")
     event_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -137,6 +139,9 @@ class Clock(db.Model):
     original_due_at: Mapped[datetime] = mapped_column(DateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(DateTime)
     deadline_version: Mapped[int] = mapped_column(Integer, default=1)
+    # When the sweep next has something to raise on this clock (NULL: nothing, or
+    # stopped): the sweep is one index range scan on this column.
+    next_step_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
 
     ticket: Mapped[Ticket] = relationship()
 

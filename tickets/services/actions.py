@@ -26,8 +26,8 @@ from ..models import (
 )
 from ..permissions import _open_question, _pending, may
 from ..timeutil import now, to_local
-from . import clocks
-from .common import SavedFiles, check_uploads, raise_if, require_choice, require_text
+from . import clocks, notify
+from .common import SavedFiles, check_uploads, parse_id, raise_if, require_choice, require_text
 from .errors import InvalidInput, Refused, StaleTicket
 
 OUTCOMES = ("resolved", "partly", "unresolved")
@@ -60,8 +60,8 @@ def _record(ticket, actor, action, visibility, details):
 
 
 def _official_in(errors, lead_id, department_id) -> tuple[User | None, Department | None]:
-    dept = db.session.get(Department, int(department_id)) if str(department_id or "").isdigit() else None
-    lead = db.session.get(User, int(lead_id)) if str(lead_id or "").isdigit() else None
+    dept = db.session.get(Department, parse_id(department_id)) if parse_id(department_id) else None
+    lead = db.session.get(User, parse_id(lead_id)) if parse_id(lead_id) else None
     if dept is None:
         errors["department_id"] = _l("Please choose a department.")
     elif lead is None or not lead.active or not lead.has("official") or lead.department_id != dept.id:
@@ -256,8 +256,8 @@ def _decide_extension(ticket, actor, data, files):
 def _request_transfer(ticket, actor, data, files):
     errors: dict = {}
     dept = None
-    if str(data.get("to_department_id") or "").isdigit():
-        dept = db.session.get(Department, int(data["to_department_id"]))
+    if parse_id(data.get("to_department_id")):
+        dept = db.session.get(Department, parse_id(data["to_department_id"]))
     if dept is None:
         errors["to_department_id"] = _l("Please choose a department.")
     lead = None
@@ -349,7 +349,12 @@ def perform(ticket: Ticket, action: str, actor: User | None, version: int | None
     """
     if action not in ACTIONS:
         raise Refused(_l("Unknown action."))
-    if version is not None and int(version) != ticket.version:
+    if version is not None:
+        try:
+            version = int(version)
+        except (TypeError, ValueError):
+            version = None if version == "" else -1  # a damaged form: treated as out of date
+    if version is not None and version != ticket.version:
         raise StaleTicket(_l("This request was changed by someone else meanwhile. The page now shows "
                              "its current state; please check and try again."))
     if target_state(ticket.state, action) is None:
@@ -360,6 +365,8 @@ def perform(ticket: Ticket, action: str, actor: User | None, version: int | None
     files = SavedFiles()
     try:
         HANDLERS[action](ticket, actor, data, files)
+        # The notifications it owes go into the outbox in the same transaction.
+        notify.on_action(ticket, action, actor.id if actor else None)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()

@@ -63,8 +63,8 @@ def set_day(day: date, is_workday: bool, name: str, actor_id: int | None) -> int
         db.session.add(CalendarDay(day=day, is_workday=is_workday, name=name, updated_by_id=actor_id))
     else:
         row.is_workday, row.name, row.updated_by_id = is_workday, name, actor_id
-    if db.session.get(CalendarYear, day.year) is None:
-        db.session.add(CalendarYear(year=day.year, source="admin", loaded_at=now()))
+    # A single hand edit does not make a year "loaded": the warning stays until
+    # the year's whole calendar is loaded.
     db.session.flush()
     moved = recompute_open_clocks(day, actor_id) if before != is_workday else 0
     db.session.commit()

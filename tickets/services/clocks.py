@@ -62,6 +62,7 @@ def start_clock(ticket: Ticket, kind: str, cal: WorkCalendar | None = None) -> C
         red3_at=d.red3_at,
         original_due_at=d.due_at,
         deadline_version=1,
+        next_step_at=d.yellow_at,
     )
     db.session.add(clock)
     _mirror(ticket, clock)
@@ -72,6 +73,7 @@ def stop_clock(ticket: Ticket, kind: str | None = None) -> Clock | None:
     clock = open_clock(ticket, kind)
     if clock is not None:
         clock.stopped_at = now()
+        clock.next_step_at = None
     _mirror(ticket, None)
     return clock
 
@@ -83,6 +85,8 @@ def extend_clock(ticket: Ticket, clock: Clock, days: int, cal: WorkCalendar | No
     d = cal.deadline(clock.started_at, clock.limit_days)
     clock.yellow_at, clock.due_at, clock.red3_at = d.yellow_at, d.due_at, d.red3_at
     clock.deadline_version += 1
+    # A new deadline version starts its ladder again; steps of the old one are void.
+    clock.next_step_at = clock.yellow_at
     _mirror(ticket, clock)
 
 
@@ -105,6 +109,7 @@ def recompute_open_clocks(changed: date, actor_id: int | None) -> int:
         old_due = clock.due_at
         clock.yellow_at, clock.due_at, clock.red3_at = d.yellow_at, d.due_at, d.red3_at
         clock.deadline_version += 1
+        clock.next_step_at = clock.yellow_at
         ticket = clock.ticket
         if ticket.clock_kind == clock.kind:
             _mirror(ticket, clock)

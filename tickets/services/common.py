@@ -1,6 +1,7 @@
 """Helpers shared by the services: input checks and attachment saving."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import current_app
@@ -18,6 +19,24 @@ class Upload:
 
     filename: str
     data: bytes
+
+
+MAX_ID = 2**63 - 1  # the largest id any supported database can compare
+
+
+def parse_id(value) -> int | None:
+    """A row id from user input: a positive integer in range, else None (never an error)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        n = value
+    else:
+        text = str(value or "").strip()
+        # Not str.isdigit(): it accepts "²", which int() refuses.
+        if not re.fullmatch(r"[0-9]{1,19}", text):
+            return None
+        n = int(text)
+    return n if 0 < n <= MAX_ID else None
 
 
 def require_text(errors: dict, field: str, value, label, max_len: int, min_len: int = 1) -> str:

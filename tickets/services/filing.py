@@ -10,8 +10,9 @@ from ..permissions import may_file_for
 from ..timeutil import now, to_local
 from ..validators import is_valid_phone
 from .clocks import start_clock
-from .common import SavedFiles, Upload, check_uploads, raise_if, require_choice, require_text
+from .common import SavedFiles, Upload, check_uploads, parse_id, raise_if, require_choice, require_text
 from .errors import Refused
+from .notify import on_action
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
@@ -32,7 +33,7 @@ def file_ticket(
     uploads: list[Upload] | None = None,
 ) -> Ticket:
     """File a new request; returns the committed ticket with its number and accept clock."""
-    firm = db.session.get(Firm, firm_id) if firm_id else None
+    firm = db.session.get(Firm, parse_id(firm_id)) if parse_id(firm_id) else None
     if firm is None:
         raise Refused(_l("Unknown firm."))
     if channel == "web":
@@ -50,11 +51,8 @@ def file_ticket(
         errors["contact_phone"] = _l("Please enter a valid mobile or landline number.")
     require_choice(errors, "urgency", urgency, URGENCIES, _l("urgency"))
     require_choice(errors, "channel", channel, CHANNELS, _l("channel"))
-    category = None
-    try:
-        category = db.session.get(Category, int(category_id))
-    except (TypeError, ValueError):
-        pass
+    category_pk = parse_id(category_id)
+    category = db.session.get(Category, category_pk) if category_pk else None
     if category is None or not category.active:
         errors["category_id"] = _l("Please choose a category from the list.")
     follows = None
@@ -105,6 +103,7 @@ def file_ticket(
             },
         )
         start_clock(ticket, "accept")
+        on_action(ticket, "file", actor.id)
         db.session.commit()
     except Exception:
         db.session.rollback()

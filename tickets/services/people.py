@@ -10,6 +10,7 @@ import re
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Category, Department, Firm, User
@@ -28,7 +29,7 @@ LIMIT_MIN, LIMIT_MAX = 1, 60
 def _page(stmt, model, after: int | None, size: int | None = None):
     """Keyset paging on id: (rows, id to continue after, or None on the last page)."""
     size = size or current_app.config["PAGE_SIZE"]
-    if after:
+    if after and 0 < after < 2**63:  # beyond a BIGINT the database would raise, not answer
         stmt = stmt.where(model.id > after)
     rows = db.session.scalars(stmt.order_by(model.id).limit(size + 1)).all()
     more = len(rows) > size
@@ -36,7 +37,7 @@ def _page(stmt, model, after: int | None, size: int | None = None):
     return rows, (rows[-1].id if more and rows else None)
 
 
-def _commit(message) -> None:
+def commit_or_refuse(message) -> None:
     """Commit; a unique constraint hit by a concurrent write becomes a clear refusal."""
     try:
         db.session.commit()
@@ -49,7 +50,7 @@ def _commit(message) -> None:
 
 def list_users(q: str = "", after: int | None = None, size: int | None = None):
     """Users whose name or username contains `q`, by id, one page at a time."""
-    stmt = db.select(User)
+    stmt = db.select(User).options(selectinload(User.firm), selectinload(User.department))
     q = (q or "").strip()[:100]
     if q:
         stmt = stmt.where(User.name.icontains(q, autoescape=True) | User.username.icontains(q, autoescape=True))
@@ -131,7 +132,7 @@ def save_user(user: User | None, actor: User, *, username, name, roles, language
     user.set_roles(v["roles"])
     if v["password"]:
         user.set_password(v["password"])
-    _commit(_l("The username %(u)s is taken.", u=v["username"]))
+    commit_or_refuse(_l("The username %(u)s is taken.", u=v["username"]))
     return user
 
 
@@ -139,7 +140,7 @@ def save_user(user: User | None, actor: User, *, username, name, roles, language
 
 def list_firms(q: str = "", after: int | None = None, size: int | None = None):
     """Firms whose name or credit code contains `q`, by id, one page at a time."""
-    stmt = db.select(Firm)
+    stmt = db.select(Firm).options(selectinload(Firm.liaison))
     q = (q or "").strip()[:100]
     if q:
         stmt = stmt.where(Firm.name.icontains(q, autoescape=True)
@@ -204,7 +205,7 @@ def save_firm(firm: Firm | None, *, name, credit_code, address="", contact_name=
     for key, value in v.items():
         setattr(firm, key, value)
     firm.liaison_id = liaison.id if liaison else None
-    _commit(_l("A firm with this name or credit code already exists."))
+    commit_or_refuse(_l("A firm with this name or credit code already exists."))
     return firm
 
 
@@ -236,7 +237,7 @@ def save_department(dept: Department | None, *, code, name_zh, name_en) -> Depar
         dept = Department()
         db.session.add(dept)
     dept.code, dept.name_zh, dept.name_en = code, name_zh, name_en
-    _commit(_l("The code %(code)s is taken.", code=code))
+    commit_or_refuse(_l("The code %(code)s is taken.", code=code))
     return dept
 
 
@@ -276,5 +277,5 @@ def save_category(cat: Category | None, *, code, name_zh, name_en, department_id
         db.session.add(cat)
     cat.code, cat.name_zh, cat.name_en = code, name_zh, name_en
     cat.department_id, cat.limit_days, cat.active, cat.position = dept.id, limit_days, bool(active), position
-    _commit(_l("The code %(code)s is taken.", code=code))
+    commit_or_refuse(_l("The code %(code)s is taken.", code=code))
     return cat

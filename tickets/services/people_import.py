@@ -20,7 +20,7 @@ from ..extensions import db
 from ..models import Department, Firm, User
 from ..models.org import ROLES
 from .errors import InvalidInput
-from .people import _commit, check_firm, check_user
+from .people import check_firm, check_user, commit_or_refuse
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # A workbook is a ZIP; refuse one that would inflate past this (a "zip bomb").
@@ -53,9 +53,9 @@ USER_COLUMNS = [
 SHEETS = {"firms": FIRM_COLUMNS, "users": USER_COLUMNS}
 
 ROLE_WORDS = {r: r for r in ROLES} | {
-    "企业": "firm", "企业用户": "firm", "工作人员": "official", "经办人": "official", "专人": "official",
-    "协调员": "coordinator", "协调": "coordinator", "领导": "leader", "纪检": "inspector", "督查": "inspector",
-    "管理员": "admin",
+    "企业": "firm", "企业用户": "firm", "工作人员": "official", "经办人": "official",
+    "专人": "official", "协调员": "coordinator", "协调": "coordinator", "领导": "leader",
+    "纪检": "inspector", "督查": "inspector", "管理员": "admin",
 }
 YES = {"yes", "y", "true", "1", "是", "x", "✓"}
 NO = {"", "no", "n", "false", "0", "否"}
@@ -374,5 +374,5 @@ def import_people(filename: str, data: bytes) -> ImportResult:
         if f["liaison"]:
             leader = users.get(f["liaison"]) or plan["db_users"][f["liaison"]]
             firms[f["credit_code"]].liaison_id = leader.id
-    _commit(_l("Someone added the same firm or user meanwhile; nothing was imported. Upload the file again."))
+    commit_or_refuse(_l("Someone added the same firm or user meanwhile; nothing was imported. Upload the file again."))
     return ImportResult(firms=len(firms), users=len(users))

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 30f0bcb311df
+Revision ID: 85182cde10fd
 Revises: 
-Create Date: 2026-11-26 07:37:35.813467
+Create Date: 2026-11-26 08:09:56.925217
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '30f0bcb311df'
+revision = '85182cde10fd'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -46,6 +46,16 @@ def upgrade():
     )
     with op.batch_alter_table('firms', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_firms_liaison_id'), ['liaison_id'], unique=False)
+
+    op.create_table('sweep_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('counts', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sweep_runs'))
+    )
+    with op.batch_alter_table('sweep_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sweep_runs_started_at'), ['started_at'], unique=False)
 
     op.create_table('ticket_counters',
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
@@ -133,6 +143,7 @@ def upgrade():
     sa.Column('queue_due_at', sa.DateTime(), nullable=False),
     sa.Column('solved', sa.String(length=8), nullable=True),
     sa.Column('rating', sa.String(length=24), nullable=True),
+    sa.Column('supervised_at', sa.DateTime(), nullable=True),
     sa.Column('head_hash', sa.String(length=64), nullable=False),
     sa.Column('event_count', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -197,12 +208,14 @@ def upgrade():
     sa.Column('original_due_at', sa.DateTime(), nullable=False),
     sa.Column('stopped_at', sa.DateTime(), nullable=True),
     sa.Column('deadline_version', sa.Integer(), nullable=False),
+    sa.Column('next_step_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint("kind IN ('accept', 'handle', 'feedback', 'explanation')", name=op.f('ck_clocks_kind')),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_clocks_ticket_id_tickets'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_clocks')),
     sa.UniqueConstraint('ticket_id', 'kind', 'round', name='uq_clocks_ticket_kind_round')
     )
     with op.batch_alter_table('clocks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_clocks_next_step_at'), ['next_step_at'], unique=False)
         batch_op.create_index('ix_clocks_open_due', ['stopped_at', 'due_at'], unique=False)
         batch_op.create_index('ix_clocks_open_red3', ['stopped_at', 'red3_at'], unique=False)
         batch_op.create_index('ix_clocks_open_yellow', ['stopped_at', 'yellow_at'], unique=False)
@@ -278,6 +291,23 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_handlings')),
     sa.UniqueConstraint('ticket_id', 'round', name='uq_handlings_ticket_round')
     )
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=120), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('params', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('read_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_notifications_ticket_id_tickets'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
+    sa.UniqueConstraint('key', name='uq_notifications_key')
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_user_unread', ['user_id', 'read_at', 'id'], unique=False)
+
     op.create_table('questions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -320,11 +350,66 @@ def upgrade():
     with op.batch_alter_table('transfer_requests', schema=None) as batch_op:
         batch_op.create_index('ix_transfer_requests_status', ['status', 'ticket_id'], unique=False)
 
+    op.create_table('reminder_steps',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('clock_id', sa.Integer(), nullable=False),
+    sa.Column('clock_kind', sa.String(length=16), nullable=False),
+    sa.Column('level', sa.String(length=8), nullable=False),
+    sa.Column('deadline_version', sa.Integer(), nullable=False),
+    sa.Column('raised_at', sa.DateTime(), nullable=False),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.CheckConstraint("level IN ('yellow','red','red3')", name=op.f('ck_reminder_steps_level')),
+    sa.ForeignKeyConstraint(['clock_id'], ['clocks.id'], name=op.f('fk_reminder_steps_clock_id_clocks'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_reminder_steps_ticket_id_tickets'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_steps')),
+    sa.UniqueConstraint('clock_id', 'level', 'deadline_version', name='uq_reminder_steps_once')
+    )
+    with op.batch_alter_table('reminder_steps', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminder_steps_ticket_id'), ['ticket_id'], unique=False)
+
+    op.create_table('outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=120), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=True),
+    sa.Column('step_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('params', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
+    sa.Column('published_at', sa.DateTime(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.CheckConstraint("channel IN ('inapp','email')", name=op.f('ck_outbox_channel')),
+    sa.CheckConstraint("status IN ('pending','sent','failed','void')", name=op.f('ck_outbox_status')),
+    sa.ForeignKeyConstraint(['step_id'], ['reminder_steps.id'], name=op.f('fk_outbox_step_id_reminder_steps'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_outbox_ticket_id_tickets'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_outbox_user_id_users'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
+    sa.UniqueConstraint('channel', 'key', name='uq_outbox_channel_key')
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_pending', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_user_id'), ['user_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_user_id'))
+        batch_op.drop_index('ix_outbox_pending')
+
+    op.drop_table('outbox')
+    with op.batch_alter_table('reminder_steps', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reminder_steps_ticket_id'))
+
+    op.drop_table('reminder_steps')
     with op.batch_alter_table('transfer_requests', schema=None) as batch_op:
         batch_op.drop_index('ix_transfer_requests_status')
 
@@ -333,6 +418,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_questions_ticket_id'))
 
     op.drop_table('questions')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_user_unread')
+
+    op.drop_table('notifications')
     op.drop_table('handlings')
     op.drop_table('feedbacks')
     with op.batch_alter_table('extension_requests', schema=None) as batch_op:
@@ -344,6 +433,7 @@ def downgrade():
         batch_op.drop_index('ix_clocks_open_yellow')
         batch_op.drop_index('ix_clocks_open_red3')
         batch_op.drop_index('ix_clocks_open_due')
+        batch_op.drop_index(batch_op.f('ix_clocks_next_step_at'))
 
     op.drop_table('clocks')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
@@ -371,6 +461,10 @@ def downgrade():
 
     op.drop_table('categories')
     op.drop_table('ticket_counters')
+    with op.batch_alter_table('sweep_runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sweep_runs_started_at'))
+
+    op.drop_table('sweep_runs')
     with op.batch_alter_table('firms', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_firms_liaison_id'))
 

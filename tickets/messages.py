@@ -1,0 +1,59 @@
+"""The text of each kind of notification, in the reader's language.
+
+Params are stored, not text, so the inbox and the e-mail are written in the
+language of the person reading them, at the time they read them.
+"""
+from __future__ import annotations
+
+import json
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from .views_common import fmt_iso_due
+
+
+def _clock_text(clock: str) -> str:
+    return {"accept": _("acceptance"), "handle": _("handling"), "feedback": _("feedback"),
+            "explanation": _("explanation")}.get(clock, clock)
+
+
+def _reminder(p: dict) -> str:
+    due = fmt_iso_due(p.get("due"))
+    clock = _clock_text(p.get("clock", ""))
+    if p.get("level") == "yellow":
+        return _("%(number)s: the %(clock)s deadline %(due)s is near.", number=p["number"], clock=clock, due=due)
+    if p.get("level") == "red":
+        return _("%(number)s: the %(clock)s deadline %(due)s has passed.", number=p["number"], clock=clock, due=due)
+    return _("%(number)s: the %(clock)s deadline %(due)s passed 3 working days ago; it is on the supervision list.",
+             number=p["number"], clock=clock, due=due)
+
+
+def subject(kind: str, p: dict) -> str:
+    n = p.get("number", "")
+    texts = {
+        "filed": lambda: _("New request %(number)s from %(firm)s", number=n, firm=p.get("firm", "")),
+        "accepted": lambda: _("%(number)s accepted; lead official %(lead)s", number=n, lead=p.get("lead", "")),
+        "handled": lambda: _("%(number)s: the outcome is recorded, please give your feedback", number=n),
+        "rework": lambda: _("%(number)s was rated dissatisfied: handling round %(round)s", number=n,
+                            round=p.get("round", "")),
+        "fed_back": lambda: _("%(number)s: the firm gave its feedback", number=n),
+        "closed": lambda: _("%(number)s was closed", number=n),
+        "question": lambda: _("%(number)s: a question for you", number=n),
+        "reply": lambda: _("%(number)s: the firm replied", number=n),
+        "extension_requested": lambda: _("%(number)s: an extension awaits your decision", number=n),
+        "extension_decided": lambda: (_("%(number)s: the deadline was extended", number=n) if p.get("approved")
+                                      else _("%(number)s: the extension was denied", number=n)),
+        "transfer_requested": lambda: _("%(number)s: a transfer awaits your decision", number=n),
+        "transferred": lambda: _("%(number)s was transferred to %(lead)s", number=n, lead=p.get("lead", "")),
+        "transfer_denied": lambda: _("%(number)s: the transfer was denied", number=n),
+        "reminder": lambda: _reminder(p),
+    }
+    return texts[kind]() if kind in texts else n
+
+
+def render(kind: str, params: str | dict, locale: str) -> tuple[str, str]:
+    """(subject, one-line body) in `locale`."""
+    p = json.loads(params) if isinstance(params, str) else params
+    with force_locale(locale):
+        return subject(kind, p), p.get("title", "")

@@ -1,0 +1,106 @@
+"""Notifications, the outbox they travel through, and the reminder steps of the clocks."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import now
+from .org import User
+from .ticket import Clock, Ticket
+
+LEVELS = ("yellow", "red", "red3")
+CHANNEL_NAMES = ("inapp", "email")
+OUTBOX_STATUSES = ("pending", "sent", "failed", "void")
+
+
+class ReminderStep(db.Model):
+    """One rung of a clock's ladder, owed once per (clock, level, deadline version).
+
+    The unique key is what makes two sweeps at the same moment, a redelivered
+    task or a second beat raise nothing twice.
+    """
+
+    __tablename__ = "reminder_steps"
+    __table_args__ = (
+        UniqueConstraint("clock_id", "level", "deadline_version", name="uq_reminder_steps_once"),
+        CheckConstraint("level IN ('yellow','red','red3')", name="level"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="RESTRICT"), index=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("clocks.id", ondelete="RESTRICT"))
+    clock_kind: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(8))
+    deadline_version: Mapped[int] = mapped_column(Integer)
+    raised_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+
+    clock: Mapped[Clock] = relationship()
+    ticket: Mapped[Ticket] = relationship()
+
+
+class OutboxMessage(db.Model):
+    """A notification owed to one user on one channel, written in the transaction that owes it.
+
+    The relay publishes pending rows to the worker; delivery marks them sent. `key`
+    is stable per notification, so a redelivery is recognisable (and, in-app, a no-op).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "key", name="uq_outbox_channel_key"),
+        CheckConstraint("status IN ('pending','sent','failed','void')", name="status"),
+        CheckConstraint("channel IN ('inapp','email')", name="channel"),
+        # The relay's query: pending rows whose next attempt is due.
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120))
+    channel: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="RESTRICT"))
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("reminder_steps.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(32))
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User] = relationship()
+    ticket: Mapped[Ticket | None] = relationship()
+
+
+class Notification(db.Model):
+    """A user's in-app inbox entry; created exactly once per outbox key."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_notifications_key"),
+        Index("ix_notifications_user_unread", "user_id", "read_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(32))
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    ticket: Mapped[Ticket | None] = relationship()
+
+
+class SweepRun(db.Model):
+    """What one sweep of the clocks did, for the admin's worker page."""
+
+    __tablename__ = "sweep_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=now, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    counts: Mapped[str] = mapped_column(Text, default="{}")

@@ -1,0 +1,124 @@
+"""Who is told what: notifications written to the outbox in the caller's transaction.
+
+Nothing here talks to Redis or a mail server. The relay publishes the rows
+after the commit, so a crash or a Redis outage between the two loses nothing.
+"""
+from __future__ import annotations
+
+from ..audit import canonical_json
+from ..extensions import db
+from ..models import OutboxMessage, Ticket, User, UserRole
+
+# Each user gets every notification in the in-app inbox, and by e-mail when
+# they have an address. SMS or DingTalk work notices would be further names here.
+def channels_for(user: User) -> list[str]:
+    out = ["inapp"]
+    if user.email:
+        out.append("email")
+    return out
+
+
+def users_with_role(role: str) -> list[User]:
+    return list(db.session.scalars(
+        db.select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == role, User.active.is_(True)).order_by(User.id)))
+
+
+def firm_users(ticket: Ticket) -> list[User]:
+    return list(db.session.scalars(
+        db.select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "firm", User.firm_id == ticket.firm_id, User.active.is_(True))
+        .order_by(User.id)))
+
+
+def heads_of(department_id: int | None) -> list[User]:
+    if department_id is None:
+        return []
+    return list(db.session.scalars(
+        db.select(User).where(User.department_id == department_id, User.is_head.is_(True),
+                              User.active.is_(True)).order_by(User.id)))
+
+
+def lead_of(ticket: Ticket) -> list[User]:
+    return [ticket.lead] if ticket.lead is not None and ticket.lead.active else []
+
+
+def liaison_of(ticket: Ticket) -> list[User]:
+    liaison = ticket.firm.liaison
+    return [liaison] if liaison is not None and liaison.active else []
+
+
+def unique(users) -> list[User]:
+    seen, out = set(), []
+    for u in users:
+        if u.id not in seen:
+            seen.add(u.id)
+            out.append(u)
+    return out
+
+
+def enqueue(users, key: str, kind: str, ticket: Ticket | None, params: dict, step_id: int | None = None,
+            skip_user_id: int | None = None) -> int:
+    """Write one outbox row per user and channel; returns how many users were told."""
+    told = 0
+    for user in unique(users):
+        if user.id == skip_user_id:
+            continue
+        for channel in channels_for(user):
+            db.session.add(OutboxMessage(
+                key=f"{key}:u{user.id}", channel=channel, user_id=user.id,
+                ticket_id=ticket.id if ticket else None, step_id=step_id, kind=kind,
+                params=canonical_json(params)))
+        told += 1
+    return told
+
+
+def _base(ticket: Ticket) -> dict:
+    return {"number": ticket.number, "title": ticket.title, "firm": ticket.firm.name}
+
+
+# action -> (kind, function giving the recipients)
+ON_ACTION = {
+    "file": ("filed", lambda t: users_with_role("coordinator")),
+    "accept": ("accepted", lambda t: lead_of(t) + firm_users(t)),
+    "reject": ("closed", firm_users),
+    "handle": ("handled", firm_users),
+    "rework": ("rework", lambda t: lead_of(t) + heads_of(t.department_id)),
+    "feedback": ("fed_back", lead_of),
+    "expire": ("closed", lambda t: firm_users(t) + lead_of(t)),
+    "force_close": ("closed", lambda t: firm_users(t) + lead_of(t)),
+    "ask": ("question", firm_users),
+    "reply": ("reply", lead_of),
+    "request_extension": ("extension_requested", lambda t: heads_of(t.department_id)),
+    "decide_extension": ("extension_decided", lambda t: lead_of(t) + firm_users(t)),
+    "request_transfer": ("transfer_requested", None),
+    "transfer": ("transferred", lambda t: lead_of(t) + firm_users(t)),
+    "deny_transfer": ("transfer_denied", lead_of),
+}
+
+
+def on_action(ticket: Ticket, action: str, actor_id: int | None) -> int:
+    """Notify about the event just appended for `action` (the ticket's last event)."""
+    entry = ON_ACTION.get(action)
+    if entry is None:
+        return 0
+    kind, who = entry
+    params = _base(ticket) | {"state": ticket.state, "round": ticket.round}
+    if ticket.lead is not None:
+        params["lead"] = ticket.lead.name
+    if action == "request_transfer":
+        from ..models import TransferRequest
+
+        req = db.session.scalar(db.select(TransferRequest).filter_by(ticket_id=ticket.id, status="pending"))
+        users = users_with_role("coordinator") if req and req.crosses_departments else heads_of(ticket.department_id)
+    elif action == "decide_extension":
+        from ..models import ExtensionRequest
+
+        req = db.session.scalar(db.select(ExtensionRequest).filter_by(ticket_id=ticket.id)
+                                .order_by(ExtensionRequest.id.desc()).limit(1))
+        params["approved"] = req is not None and req.status == "approved"
+        users = lead_of(ticket) + (firm_users(ticket) if params["approved"] else [])
+    else:
+        users = who(ticket)
+    key = f"ev:{ticket.id}:{ticket.event_count}"
+    return enqueue(users, key, kind, ticket, params, skip_user_id=actor_id)

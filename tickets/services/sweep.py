@@ -1,0 +1,165 @@
+"""The sweep: raise each clock's reminder steps once, and close expired feedback windows.
+
+Beat runs it every minute; `flask --app wsgi deadlines sweep` runs it once.
+Each step is owed once per (clock, level, deadline version): the unique key of
+`reminder_steps` decides, so concurrent sweeps or a redelivered task raise
+nothing twice. Each raised step is an event on the ticket's record.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..audit import append_event, canonical_json, format_time
+from ..extensions import db
+from ..models import Clock, ReminderStep, SweepRun, Ticket, User
+from ..timeutil import now
+from . import notify
+from .errors import ServiceError
+
+LADDER = (("yellow", "yellow_at"), ("red", "due_at"), ("red3", "red3_at"))
+
+
+def recipients(ticket: Ticket, kind: str, level: str) -> list[User]:
+    """DESIGN.md, Clocks: who hears of each step of each clock."""
+    if kind == "accept":
+        if level in ("yellow", "red"):
+            return notify.users_with_role("coordinator")
+        return (notify.users_with_role("coordinator") + notify.users_with_role("leader")
+                + notify.users_with_role("inspector"))
+    if kind == "handle":
+        if level == "yellow":
+            return notify.lead_of(ticket)
+        if level == "red":
+            return notify.lead_of(ticket) + notify.heads_of(ticket.department_id) + notify.liaison_of(ticket)
+        return (notify.users_with_role("inspector") + notify.heads_of(ticket.department_id)
+                + notify.liaison_of(ticket))
+    if kind == "feedback" and level == "yellow":
+        return notify.firm_users(ticket)
+    return []
+
+
+def _next_step_time(clock: Clock, raised: set[str]) -> datetime | None:
+    for level, attr in LADDER:
+        if clock.kind == "feedback" and level == "red3":
+            continue
+        if level not in raised:
+            return getattr(clock, attr)
+    return None
+
+
+def raise_step(clock_id: int, level: str, at: datetime) -> str:
+    """Raise one step in its own transaction: 'raised', 'duplicate' or 'skipped'."""
+    clock = db.session.get(Clock, clock_id)
+    if clock is None or clock.stopped_at is not None:
+        return "skipped"
+    ticket = clock.ticket
+    version = clock.deadline_version
+    users = notify.unique(recipients(ticket, clock.kind, level))
+    try:
+        step = ReminderStep(ticket_id=ticket.id, clock_id=clock.id, clock_kind=clock.kind, level=level,
+                            deadline_version=version, raised_at=at, recipients=len(users))
+        db.session.add(step)
+        db.session.flush()
+        supervised = level == "red3" and clock.kind in ("accept", "handle")
+        if supervised and ticket.supervised_at is None:
+            ticket.supervised_at = at
+        append_event(ticket, None, "reminder", visibility="internal", details={
+            "clock": clock.kind, "round": clock.round, "level": level, "deadline_version": version,
+            "due": format_time(clock.due_at), "recipients": [u.id for u in users],
+            "supervision_list": supervised,
+        })
+        params = {"number": ticket.number, "title": ticket.title, "firm": ticket.firm.name,
+                  "clock": clock.kind, "level": level, "due": format_time(clock.due_at)}
+        notify.enqueue(users, f"step:{step.id}", "reminder", ticket, params, step_id=step.id)
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        # Another sweep raised it first, or changed the ticket meanwhile: owed once.
+        db.session.rollback()
+        return "duplicate"
+    return "raised"
+
+
+def _advance(clock_id: int) -> None:
+    clock = db.session.get(Clock, clock_id)
+    if clock is None:
+        return
+    raised = set(db.session.scalars(db.select(ReminderStep.level).filter_by(
+        clock_id=clock.id, deadline_version=clock.deadline_version)))
+    nxt = None if clock.stopped_at else _next_step_time(clock, raised)
+    if clock.next_step_at != nxt:
+        clock.next_step_at = nxt
+        try:
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+
+
+def candidates(at: datetime, after: tuple[datetime, int] | None, batch: int):
+    """The sweep's batch query: clocks with a step due by `at`, in (next_step_at, id) order after `after`.
+
+    An index range on clocks.next_step_at, read in index order (on SQLite the index
+    entries end in the row id, so not even a sort). Ordering by id alone, with a
+    keyset on id, made SQLite walk the primary key through every clock instead
+    (bench/sweep_bench.py prints the plan).
+    """
+    stmt = db.select(Clock.id, Clock.kind, Clock.next_step_at).where(Clock.next_step_at <= at)
+    if after is not None:
+        last_at, last_id = after
+        stmt = stmt.where(Clock.next_step_at >= last_at, or_(Clock.next_step_at > last_at, Clock.id > last_id))
+    return stmt.order_by(Clock.next_step_at, Clock.id).limit(batch)
+
+
+def sweep(batch: int = 1000) -> dict:
+    """One sweep over every clock with a step due; returns counts of what it did."""
+    from .actions import perform
+
+    at = now()
+    run = SweepRun(started_at=at)
+    counts: Counter = Counter()
+    after = None
+    while True:
+        # Keyset on (next_step_at, id) so a batch never repeats; a clock whose next step
+        # moved later but is still due is met again further on (at most once per level).
+        rows = db.session.execute(candidates(at, after, batch)).all()
+        if not rows:
+            break
+        for clock_id, kind, step_at in rows:
+            after = (step_at, clock_id)
+            clock = db.session.get(Clock, clock_id)
+            for level, attr in LADDER:
+                if getattr(clock, attr) > at or clock.stopped_at is not None:
+                    break
+                if kind == "feedback" and level != "yellow":
+                    if level == "red":
+                        counts[_expire(perform, clock)] += 1
+                    break
+                exists = db.session.scalar(db.select(ReminderStep.id).filter_by(
+                    clock_id=clock_id, level=level, deadline_version=clock.deadline_version))
+                if exists is None:
+                    outcome = raise_step(clock_id, level, at)
+                    counts[f"{kind}.{level}.{outcome}"] += 1
+                clock = db.session.get(Clock, clock_id)
+            _advance(clock_id)
+        db.session.expire_all()
+    run.finished_at = now()
+    run.counts = canonical_json(dict(sorted(counts.items())))
+    db.session.add(run)
+    db.session.commit()
+    return dict(counts)
+
+
+def _expire(perform, clock: Clock) -> str:
+    ticket = clock.ticket
+    try:
+        perform(ticket, "expire", None)
+    except (ServiceError, IntegrityError):
+        # Closed meanwhile, or another sweep closed it at the same moment (its event
+        # took this event's place in the chain: IntegrityError on events' unique key).
+        db.session.rollback()
+        return "feedback.expired.skipped"
+    return "feedback.expired"
