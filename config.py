@@ -73,6 +73,12 @@ class Config:
     SWEEP_SECONDS = float(os.environ.get("SWEEP_SECONDS", "60"))
     RELAY_SECONDS = float(os.environ.get("RELAY_SECONDS", "5"))
     FEEDBACK_LIMIT_DAYS = 5
+    # A supervision notice's written explanation is due in this many working days.
+    EXPLANATION_LIMIT_DAYS = int(os.environ.get("EXPLANATION_LIMIT_DAYS", "2"))
+    # The weekly meeting list is built on this weekday (0 = Monday) at this hour,
+    # Asia/Shanghai; on the week's next working day when that day is a holiday.
+    MEETING_WEEKDAY = int(os.environ.get("MEETING_WEEKDAY", "0"))
+    MEETING_HOUR = int(os.environ.get("MEETING_HOUR", "8"))
     ACCEPT_LIMIT_DAYS = 1
     # Celery, under one key. Each setting is chosen for a Redis broker:
     CELERY = {

@@ -134,7 +134,12 @@ def machine() -> str:
         pass
     return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; nproc {os.cpu_count()}; RAM {ram_gb:.1f} GiB; "
             f"{cpu or platform.processor()}; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}")
+            f"Python {platform.python_version()}; load average {load()}")
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages: other work on the machine shows in every figure."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def versions(url: str) -> str:

@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import OUT, ROOT, Park, RedisServer, Stopwatch, create_schema, database, machine, make_app, versions  # noqa: E402,E501
+from bench.common import (OUT, ROOT, Park, RedisServer, Stopwatch, create_schema, database, load,  # noqa: E402
+                          machine, make_app, versions)
 
 AUDIT_KEY = "test-audit-key"  # TestingConfig's, so the bench app and the worker agree
 OUTCOME = re.compile(r"Task worker\.tasks\.deliver\[[0-9a-f-]+\] (?:succeeded in [0-9.]+s: '(\w+)'|(raised|failed))")
@@ -212,6 +213,7 @@ def run(args, url: str, redis: RedisServer) -> int:
     print(f"duplicates:          {c['duplicates']} (keys with more than one Notification)")
     print(f"losses:              {c['not_sent'] + c['missing']} (rows not sent {c['not_sent']}, "
           f"keys without a Notification {c['missing']}; Notifications without a row {c['strays']})")
+    print(f"load average now:    {load()}")
     ok = (c["duplicates"] == 0 and c["not_sent"] == 0 and c["missing"] == 0 and c["strays"] == 0
           and c["notifications"] == args.notifications)
     return 0 if ok else 1

@@ -23,7 +23,7 @@ Wed 7 Oct off; make-up working days Sun 20 Sep and Sat 10 Oct (and Sun 4 Jan).
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 
 import chinese_calendar
 import pytest
@@ -496,3 +496,19 @@ def test_cli_sweep_prints_counts_and_outbox_status_prints_pending_and_last_sweep
     result = runner.invoke(args=["deadlines", "sweep"])
     assert result.exit_code == 0 and result.output.splitlines() == ["nothing due"]
     assert db.session.scalar(db.select(db.func.count()).select_from(SweepRun)) == 2
+
+
+def test_bihuan_frozen_now_fixes_the_clock_of_a_process(monkeypatch):
+    """The env var the race test (and demos) use to start a CLI or worker "at" a moment."""
+    from tickets.timeutil import frozen, now, set_now
+
+    set_now(None)
+    monkeypatch.setenv("BIHUAN_FROZEN_NOW", "2026-11-24T16:00:00Z")
+    assert now() == datetime(2026, 11, 24, 16, 0)
+    monkeypatch.setenv("BIHUAN_FROZEN_NOW", "2026-11-25T00:00:00+08:00")
+    assert now() == datetime(2026, 11, 24, 16, 0)
+    with frozen(datetime(2026, 1, 1, 0, 0)):  # the services' own freezing still wins
+        assert now() == datetime(2026, 1, 1, 0, 0)
+    monkeypatch.delenv("BIHUAN_FROZEN_NOW")
+    real = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert now().tzinfo is None and abs(now() - real) < timedelta(seconds=5)

@@ -60,6 +60,11 @@ def create_app(config_class=None) -> Flask:
     from .ticket import bp as ticket_bp
     from .admin import bp as admin_bp
     from .inbox import bp as inbox_bp
+    from .inspect import bp as inspect_bp
+    from .meeting import bp as meeting_bp
+    from .rates import bp as rates_bp
+    from .exports import bp as exports_bp
+    from .notices import bp as notices_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(firm_bp)
@@ -67,6 +72,8 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(ticket_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(inbox_bp)
+    for oversight_bp in (inspect_bp, meeting_bp, rates_bp, exports_bp, notices_bp):
+        app.register_blueprint(oversight_bp)
 
     from . import cli
 

@@ -45,12 +45,40 @@ def outbox_status():
 def audit_verify():
     """Exit 0 when every ticket's chain holds, 1 naming each broken ticket and event."""
     from .audit import verify_all
+    from .services.digest import record_run
+    from .timeutil import now
 
+    started = now()
     checked, breaks = verify_all()
+    record_run("cli", started, checked, breaks)  # the audit page shows when it last ran
     for b in breaks:
         click.echo(f"BROKEN {b}")
     click.echo(f"{checked} tickets checked, {len(breaks)} broken")
     sys.exit(1 if breaks else 0)
+
+
+@audit_cli.command("digest")
+@click.option("--date", "day", default=None, help="The Shanghai day, YYYY-MM-DD (default: yesterday).")
+def audit_digest(day):
+    """Recompute a day's digest from the events: exit 0 when it matches the kept one, 1 when not, 2 if none kept."""
+    from datetime import date
+
+    from .services.digest import check_digest, yesterday
+
+    try:
+        when = date.fromisoformat(day) if day else yesterday()
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--date")
+    status, row, digest, n = check_digest(when)
+    if status == "missing":
+        click.echo(f"{when}: no digest kept for this day (recomputed {digest}, {n} tickets)")
+        sys.exit(2)
+    if status == "mismatch":
+        click.echo(f"MISMATCH {when}: kept {row.digest} ({row.tickets} tickets), "
+                   f"recomputed {digest} ({n} tickets): the record of {when} was rewritten")
+        sys.exit(1)
+    click.echo(f"{when}: matches the kept digest {digest} ({n} tickets)")
+    sys.exit(0)
 
 
 @calendar_cli.command("seed")
@@ -84,3 +112,80 @@ def demo_is_empty():
 def init_app(app: Flask) -> None:
     for group in (audit_cli, calendar_cli, demo_cli, deadlines_cli, outbox_cli):
         app.cli.add_command(group)
+    app.cli.add_command(meeting_cli)
+
+
+meeting_cli = AppGroup("meeting", help="The weekly meeting list.")
+
+
+@meeting_cli.command("agenda")
+@click.option("--week", default=None, help="ISO week, e.g. 2026-W48 (default: this week).")
+@click.option("--output", "output", required=True, type=click.Path(dir_okay=False), help="The .xlsx file to write.")
+def meeting_agenda(week: str | None, output: str):
+    """Write a week's meeting list as XLSX, building the list first if it does not exist yet."""
+    from .services.errors import InvalidInput
+    from .services.meeting import build_list, get_list, snapshot, week_of
+    from .services.meeting_xlsx import workbook_bytes
+    from .timeutil import now
+    from .views_common import fmt_time
+
+    week = week or week_of(now())
+    try:
+        built = get_list(week) is None
+        ml = build_list(week)
+    except InvalidInput as e:
+        raise click.ClickException(str(e.message))
+    with open(output, "wb") as f:
+        f.write(workbook_bytes(snapshot(ml)))
+    counts = snapshot(ml)["counts"]
+    click.echo(f"{week}: {'built now' if built else 'built ' + fmt_time(ml.built_at) + ' (Asia/Shanghai)'}; "
+               f"{counts['open']} open, {counts['overdue']} overdue; written to {output}")
+
+
+# --- the rates report (oversight issue) -----------------------------------------------
+
+report_cli = AppGroup("report", help="Reports: the rates of DESIGN.md, Measures.")
+
+
+@report_cli.command("rates")
+@click.option("--from", "first", required=True, help="First day (Asia/Shanghai), e.g. 2026-10-01.")
+@click.option("--to", "last", required=True, help="Last day, included, e.g. 2026-10-31.")
+@click.option("--by", type=click.Choice(["department", "official", "category", "week", "month", "total"]),
+              default="total", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (required for xlsx).")
+@click.option("--locale", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the names and notes.")
+def report_rates(first, last, by, fmt, output, locale):
+    """Print every numerator and denominator of the rates for a period, one row per unit and a total."""
+    from flask_babel import force_locale
+
+    from .services.errors import InvalidInput
+    from .services.rates import compute, export, parse_period
+
+    if fmt == "xlsx" and not output:
+        raise click.UsageError("--format xlsx needs --output FILE")
+    with force_locale(locale):
+        try:
+            period = parse_period(first, last)
+        except InvalidInput as exc:
+            raise click.UsageError("; ".join(f"--{k}: {v}" for k, v in exc.errors.items()))
+        report = compute(period, by, locale=locale)
+        data = {"json": export.to_json, "csv": export.to_csv, "xlsx": export.to_xlsx}[fmt](report)
+        hidden = export.hidden_note(report) if report.hidden else ""
+    if output:
+        with open(output, "wb") as fh:
+            fh.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+        click.echo(f"written: {output}", err=True)
+    else:
+        click.echo(data, nl=not data.endswith("\n"))
+    if hidden:
+        click.echo(hidden, err=True)
+
+
+_init_app_before_report = init_app
+
+
+def init_app(app: Flask) -> None:  # noqa: F811 (appended: registers the report group too)
+    _init_app_before_report(app)
+    app.cli.add_command(report_cli)

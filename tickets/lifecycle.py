@@ -60,6 +60,17 @@ ACTIONS: dict[str, Action] = {
         Action("deny_transfer", ("accepted",), None, "transfer_approver", _l("Deny the transfer"), button=False),
         Action("note", OPEN_STATES + TERMINAL_STATES, None, "staff", _l("Add a note")),
         Action("inspector_note", OPEN_STATES + TERMINAL_STATES, None, "inspector", _l("Inspector note")),
+        # Supervision notices: recorded only, never a change of state. A notice goes to
+        # the lead official, so it is issued only while there is one; it is answered and
+        # concluded whatever became of the ticket meanwhile.
+        Action("issue_notice", ("accepted", "handled"), None, "inspector_with_lead",
+               _l("Issue a supervision notice")),
+        Action("explain_notice", OPEN_STATES + TERMINAL_STATES, None, "notice_explainer",
+               _l("Explain the supervision notice")),
+        Action("conclude_notice", OPEN_STATES + TERMINAL_STATES, None, "notice_concluder",
+               _l("Conclude the supervision notice")),
+        # Recorded at the weekly meeting, from the meeting list page (not a ticket-page button).
+        Action("meeting_decision", OPEN_STATES, None, "coordinator", _l("Meeting decision"), button=False),
     )
 }
 

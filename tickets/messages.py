@@ -47,7 +47,17 @@ def subject(kind: str, p: dict) -> str:
         "transfer_requested": lambda: _("%(number)s: a transfer awaits your decision", number=n),
         "transferred": lambda: _("%(number)s was transferred to %(lead)s", number=n, lead=p.get("lead", "")),
         "transfer_denied": lambda: _("%(number)s: the transfer was denied", number=n),
+        "meeting_decision": lambda: _("%(number)s: the weekly meeting recorded a decision", number=n),
         "reminder": lambda: _reminder(p),
+        "meeting_list": lambda: _("Weekly meeting list %(week)s: %(open)s open requests, %(overdue)s overdue",
+                                  week=p.get("week", ""), open=p.get("open", 0), overdue=p.get("overdue", 0)),
+        "digest": lambda: _("Record digest of %(day)s: %(digest)s", day=p.get("day", ""), digest=p.get("digest", "")),
+        "notice_issued": lambda: _("%(number)s: supervision notice %(notice)s; a written explanation is due %(due)s",
+                                   number=n, notice=p.get("notice", ""), due=fmt_iso_due(p.get("due"))),
+        "notice_explained": lambda: _("%(number)s: the explanation to supervision notice %(notice)s was filed",
+                                      number=n, notice=p.get("notice", "")),
+        "notice_concluded": lambda: _("%(number)s: supervision notice %(notice)s was concluded",
+                                      number=n, notice=p.get("notice", "")),
     }
     return texts[kind]() if kind in texts else n
 

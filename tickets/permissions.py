@@ -85,6 +85,30 @@ def _inspector(user, ticket) -> bool:
     return user.has("inspector")
 
 
+def _inspector_with_lead(user, ticket) -> bool:
+    return user.has("inspector") and ticket.lead_id is not None
+
+
+def may_explain(user, notice) -> bool:
+    """The notice's official, or a head of the department it was issued to."""
+    return notice.official_id == user.id or _is_head_of(user, notice.department_id)
+
+
+def _notice_explainer(user, ticket) -> bool:
+    return any(may_explain(user, n) for n in _notices(ticket, "issued"))
+
+
+def _notice_concluder(user, ticket) -> bool:
+    return user.has("inspector") and bool(_notices(ticket, "explained"))
+
+
+def _notices(ticket, status: str) -> list:
+    from .models import SupervisionNotice
+
+    return list(db.session.scalars(
+        db.select(SupervisionNotice).filter_by(ticket_id=ticket.id, status=status).order_by(SupervisionNotice.seq)))
+
+
 RULES = {
     "coordinator": _coordinator,
     "own_firm": _own_firm,
@@ -97,6 +121,9 @@ RULES = {
     "system": _system,
     "staff": _staff,
     "inspector": _inspector,
+    "inspector_with_lead": _inspector_with_lead,
+    "notice_explainer": _notice_explainer,
+    "notice_concluder": _notice_concluder,
 }
 
 
@@ -113,6 +140,10 @@ def can_view(user: User | None, ticket: Ticket) -> bool:
             return True
         req = _pending(TransferRequest, ticket)
         if req is not None and _is_official_of(user, req.to_department_id):
+            return True
+        # A supervision notice still owes this official (or their head) an explanation,
+        # even after the ticket moved to another department.
+        if any(may_explain(user, n) for n in _notices(ticket, "issued")):
             return True
     return False
 
@@ -152,3 +183,36 @@ def may_file_for(user: User, firm) -> bool:
     if user.has("coordinator"):
         return True
     return user.has("leader") and firm.liaison_id == user.id
+
+
+# The oversight pages, and who reads them (DESIGN.md, roles; the oversight issue).
+PAGES = {
+    "desk": ("inspector", "leader", "coordinator"),
+    "audit": ("inspector", "leader"),
+    "meeting": ("coordinator", "leader", "head"),
+    "rates": ("coordinator", "leader", "head", "inspector"),
+    "exports": ("inspector",),
+}
+
+
+def may_see_page(user, page: str) -> bool:
+    """Whether `user` may open an oversight page; "head" means an official flagged as head."""
+    if user is None or not user.is_authenticated:
+        return False
+    roles = PAGES[page]
+    if user.has(*[r for r in roles if r != "head"]):
+        return True
+    return "head" in roles and user.has("official") and user.is_head
+
+
+def require_page(page: str) -> None:
+    """Abort with 401/403 unless the current user may open `page` (used by every oversight route)."""
+    from flask import abort
+    from flask_login import current_user
+
+    if not current_user.is_authenticated:
+        from .extensions import login_manager
+
+        abort(login_manager.unauthorized())
+    if not may_see_page(current_user, page):
+        abort(403)

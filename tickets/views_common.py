@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from .extensions import db, login_manager
 from .lifecycle import ACTIONS, STATE_LABELS
 from .models import User
+from .permissions import may_see_page
 from .timeutil import now, to_local
 from .workdays import level
 
@@ -106,6 +107,7 @@ def init_app(app) -> None:
             "fmt_iso_due": fmt_iso_due,
             "current_user": current_user,
             "unread_count": _unread,
+            "may_see_page": may_see_page,
         }
 
     @app.errorhandler(CSRFError)

@@ -51,3 +51,33 @@ def deliver(outbox_id: int) -> str:
     from tickets.services.outbox import deliver as deliver_row
 
     return deliver_row(outbox_id)
+
+
+@shared_task(ignore_result=True)
+def build_meeting_list() -> str | None:
+    """Hourly: build and mail this week's meeting list once its moment has come (unique per week)."""
+    from tickets.services.meeting import build_due
+
+    ml = build_due()
+    return ml.week if ml is not None else None
+
+
+@shared_task(ignore_result=True, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)
+def verify_record() -> int | None:
+    """Verify every chain when an inspector queued a run, or once a day; keeps an AuditRun row."""
+    from tickets.services.digest import verify_if_due
+
+    run = verify_if_due()
+    if run is None:
+        return None
+    if run.broken_count:
+        logger.warning("audit: %d tickets checked, %d broken", run.tickets_checked, run.broken_count)
+    return run.id
+
+
+@shared_task(ignore_result=True, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)
+def compute_daily_digest() -> list[str]:
+    """Keep and mail yesterday's digest of every chain head if it is not kept yet (idempotent)."""
+    from tickets.services.digest import keep_due_digests
+
+    return [row.day.isoformat() for row in keep_due_digests()]

@@ -41,6 +41,29 @@ def _sqlite_normal_sync(dbapi_connection, connection_record, connection_proxy):
 
 
 
+def seed_oversight(end: datetime) -> None:
+    """What the oversight pages show on a park that has run for a while: the week's
+    meeting list, a week of daily digests, a recorded audit run, and supervision
+    notices on two tickets that have been red for 3 working days."""
+    from ..services.actions import perform
+    from ..services.digest import keep_digest, run_verify, yesterday
+    from ..services.meeting import build_due
+
+    last = yesterday(end)
+    for back in range(6, -1, -1):
+        keep_digest(last - timedelta(days=back), mail=False)
+    run_verify("cli")
+    build_due()
+    inspector = db.session.scalar(db.select(User).filter_by(username="inspector"))
+    supervised = db.session.scalars(
+        db.select(Ticket).where(Ticket.supervised_at.is_not(None), Ticket.state == "accepted")
+        .order_by(Ticket.id).limit(2)).all()
+    reasons = ["超期3个工作日以上未办结，请说明原因及下一步办理计划。",
+               "企业多次反映未获答复，请书面说明办理进展。"]
+    for ticket, reason in zip(supervised, reasons):
+        perform(ticket, "issue_notice", inspector, reason=reason)
+
+
 def settle_history_notifications(end: datetime) -> None:
     """The story's notifications, as if the worker had delivered them when they happened.
 
@@ -110,6 +133,7 @@ def seed(tickets: int = 200, *, random_seed: int = RANDOM_SEED, quiet: bool = Fa
         # The sweep at the real now: reminders for every clock that is yellow or
         # red today, left in the outbox for the worker of `make run` to deliver.
         sweep()
+        seed_oversight(end)
     finally:
         set_now(None)
         db.session.rollback()

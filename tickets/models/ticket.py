@@ -142,6 +142,10 @@ class Clock(db.Model):
     # When the sweep next has something to raise on this clock (NULL: nothing, or
     # stopped): the sweep is one index range scan on this column.
     next_step_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # The supervision notice an "explanation" clock belongs to (NULL for every other kind).
+    notice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supervision_notices.id", ondelete="RESTRICT"), index=True
+    )
 
     ticket: Mapped[Ticket] = relationship()
 

@@ -26,9 +26,10 @@ from ..models import (
 )
 from ..permissions import _open_question, _pending, may
 from ..timeutil import now, to_local
-from . import clocks, notify
+from . import clocks, notices, notify
 from .common import SavedFiles, check_uploads, parse_id, raise_if, require_choice, require_text
 from .errors import InvalidInput, Refused, StaleTicket
+from .meeting_decision import meeting_decision
 
 OUTCOMES = ("resolved", "partly", "unresolved")
 CONTACT_METHODS = ("phone", "visit", "meeting", "letter", "platform", "sms")
@@ -337,7 +338,10 @@ HANDLERS = {
     "decide_extension": _decide_extension, "request_transfer": _request_transfer,
     "transfer": _transfer, "deny_transfer": _deny_transfer, "note": _note,
     "inspector_note": _inspector_note,
+    # Supervision notices: record-only, in services/notices.py.
+    "issue_notice": notices.issue, "explain_notice": notices.explain, "conclude_notice": notices.conclude,
 }
+HANDLERS["meeting_decision"] = meeting_decision
 assert set(HANDLERS) == set(ACTIONS), "every lifecycle action has exactly one handler"
 
 

@@ -130,3 +130,24 @@ def recompute_open_clocks(changed: date, actor_id: int | None) -> int:
         moved += 1
     return moved
 
+
+
+def set_due(ticket: Ticket, clock: Clock, new_due_day: date, cal: WorkCalendar | None = None) -> None:
+    """Make `new_due_day` (a working day after the start) the clock's last day: a new deadline version.
+
+    The limit becomes the working days from the start to that day, so that a later
+    calendar recompute (which derives the due time from the limit) keeps the date.
+    The caller checks that the day is a working day after the clock's start day.
+    """
+    cal = cal or WorkCalendar.load()
+    day, limit = to_local(clock.started_at).date(), 0
+    while day < new_due_day:
+        day = cal.nth_workday_after(day, 1)
+        limit += 1
+    clock.limit_days = limit
+    d = cal.deadline(clock.started_at, limit)
+    clock.yellow_at, clock.due_at, clock.red3_at = d.yellow_at, d.due_at, d.red3_at
+    clock.deadline_version += 1
+    # A new deadline version starts its ladder again; steps of the old one are void.
+    clock.next_step_at = clock.yellow_at
+    _mirror(ticket, clock)

@@ -94,7 +94,19 @@ ON_ACTION = {
     "request_transfer": ("transfer_requested", None),
     "transfer": ("transferred", lambda t: lead_of(t) + firm_users(t)),
     "deny_transfer": ("transfer_denied", lead_of),
+    "meeting_decision": ("meeting_decision", lead_of),
+    # Supervision notices: issue -> the official and the heads copied; explain -> the issuing
+    # inspector; conclude -> the official (services/notices.py reads the notice of the event).
+    "issue_notice": ("notice_issued", lambda t: _notice_people(t, "issue_notice")),
+    "explain_notice": ("notice_explained", lambda t: _notice_people(t, "explain_notice")),
+    "conclude_notice": ("notice_concluded", lambda t: _notice_people(t, "conclude_notice")),
 }
+
+
+def _notice_people(ticket: Ticket, action: str) -> list[User]:
+    from .notices import action_recipients
+
+    return action_recipients(ticket, action)
 
 
 def on_action(ticket: Ticket, action: str, actor_id: int | None) -> int:
@@ -120,5 +132,9 @@ def on_action(ticket: Ticket, action: str, actor_id: int | None) -> int:
         users = lead_of(ticket) + (firm_users(ticket) if params["approved"] else [])
     else:
         users = who(ticket)
+    if kind.startswith("notice_"):
+        from .notices import message_params
+
+        params |= message_params(ticket)
     key = f"ev:{ticket.id}:{ticket.event_count}"
     return enqueue(users, key, kind, ticket, params, skip_user_id=actor_id)

@@ -24,8 +24,12 @@ from .errors import ServiceError
 LADDER = (("yellow", "yellow_at"), ("red", "due_at"), ("red3", "red3_at"))
 
 
-def recipients(ticket: Ticket, kind: str, level: str) -> list[User]:
-    """DESIGN.md, Clocks: who hears of each step of each clock."""
+def recipients(ticket: Ticket, kind: str, level: str, clock: Clock | None = None) -> list[User]:
+    """DESIGN.md, Clocks: who hears of each step of each clock (an explanation clock names its notice)."""
+    if kind == "explanation":
+        from .notices import explanation_recipients
+
+        return explanation_recipients(clock, level)
     if kind == "accept":
         if level in ("yellow", "red"):
             return notify.users_with_role("coordinator")
@@ -59,7 +63,7 @@ def raise_step(clock_id: int, level: str, at: datetime) -> str:
         return "skipped"
     ticket = clock.ticket
     version = clock.deadline_version
-    users = notify.unique(recipients(ticket, clock.kind, level))
+    users = notify.unique(recipients(ticket, clock.kind, level, clock))
     try:
         step = ReminderStep(ticket_id=ticket.id, clock_id=clock.id, clock_kind=clock.kind, level=level,
                             deadline_version=version, raised_at=at, recipients=len(users))

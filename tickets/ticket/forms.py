@@ -101,10 +101,29 @@ class InspectorNoteForm(ActionForm):
     text = _text(_l("Inspector note (seen by inspectors only)"))
 
 
+class IssueNoticeForm(ActionForm):
+    reason = _text(_l("Reason for the supervision notice (staff only, never the firm)"))
+
+
+class ExplainNoticeForm(ActionForm):
+    notice_id = SelectField(_l("Supervision notice"), validate_choice=False)
+    explanation = _text(_l("Your written explanation"))
+
+
+class ConcludeNoticeForm(ActionForm):
+    notice_id = SelectField(_l("Supervision notice"), validate_choice=False)
+    conclusion = RadioField(_l("Conclusion"), validators=[InputRequired()], choices=[
+        ("accepted", _l("Explanation accepted")), ("talk", _l("Referred: a talk with the official")),
+        ("circulated_criticism", _l("Referred: circulated criticism")),
+        ("committee", _l("Referred: handed to the discipline committee"))])
+    comment = _text(_l("Comment"))
+
+
 FORMS = {
     "accept": AcceptForm, "reject": ReasonForm, "withdraw": WithdrawForm, "handle": HandleForm,
     "feedback": FeedbackForm, "force_close": ReasonForm, "ask": AskForm, "reply": ReplyForm,
     "request_extension": ExtensionForm, "decide_extension": DecisionForm,
     "request_transfer": TransferRequestForm, "transfer": TransferDecisionForm, "note": NoteForm,
-    "inspector_note": InspectorNoteForm,
+    "inspector_note": InspectorNoteForm, "issue_notice": IssueNoticeForm, "explain_notice": ExplainNoticeForm,
+    "conclude_notice": ConcludeNoticeForm,
 }

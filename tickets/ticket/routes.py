@@ -14,6 +14,7 @@ from ..models import Attachment, Department, ExtensionRequest, Question, Ticket,
 from ..permissions import allowed_actions, can_view, visibilities_for
 from ..services.actions import perform, record_feedback
 from ..services.errors import ServiceError
+from ..services.notices import notice_choices, notices_of
 from ..forms_common import uploads_from
 from . import bp
 from .forms import FORMS
@@ -62,6 +63,8 @@ def build_forms(ticket: Ticket, actions: list[str], locale: str) -> dict:
             form.to_lead_id.choices = {"": [("", _("— none —"))], **officials}
         elif action == "transfer":
             form.lead_id.choices = {"": [("", _("— as requested —"))], **officials}
+        elif action in ("explain_notice", "conclude_notice"):
+            form.notice_id.choices = notice_choices(ticket, action)
         forms[action] = form
     return forms
 
@@ -89,6 +92,8 @@ def render_ticket(ticket: Ticket, status: int = 200, errors: dict | None = None)
         pending_transfer=db.session.scalar(
             db.select(TransferRequest).filter_by(ticket_id=ticket.id, status="pending").limit(1)),
         liaison=ticket.firm.liaison,
+        # Supervision notices are internal: staff read them, the firm never does.
+        notices=notices_of(ticket) if staff_view else [],
     )
     if current_user.has("leader", "inspector", "coordinator"):
         ctx["chain_breaks"] = verify_ticket(ticket)
@@ -109,7 +114,7 @@ def act(number: str, action: str):
     if action not in FORMS:
         abort(404)
     form = FORMS[action](prefix=action)
-    for name in ("department_id", "lead_id", "to_department_id", "to_lead_id"):
+    for name in ("department_id", "lead_id", "to_department_id", "to_lead_id", "notice_id"):
         if hasattr(form, name):
             getattr(form, name).choices = []
     if not form.validate():

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 85182cde10fd
+Revision ID: c5a0889205a9
 Revises: 
-Create Date: 2026-11-26 08:09:56.925217
+Create Date: 2026-11-26 08:46:55.173647
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '85182cde10fd'
+revision = 'c5a0889205a9'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -23,6 +23,16 @@ def upgrade():
     sa.Column('source', sa.String(length=64), nullable=False),
     sa.Column('loaded_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('year', name=op.f('pk_calendar_years'))
+    )
+    op.create_table('daily_digests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('tickets', sa.Integer(), nullable=False),
+    sa.Column('computed_at', sa.DateTime(), nullable=False),
+    sa.Column('mailed_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_daily_digests')),
+    sa.UniqueConstraint('day', name=op.f('uq_daily_digests_day'))
     )
     op.create_table('departments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -47,6 +57,20 @@ def upgrade():
     with op.batch_alter_table('firms', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_firms_liaison_id'), ['liaison_id'], unique=False)
 
+    op.create_table('meeting_lists',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('week', sa.String(length=8), nullable=False),
+    sa.Column('built_at', sa.DateTime(), nullable=False),
+    sa.Column('data', sa.Text(), nullable=False),
+    sa.Column('mailed_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting_lists')),
+    sa.UniqueConstraint('week', name=op.f('uq_meeting_lists_week'))
+    )
+    op.create_table('notice_counters',
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('last', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('year', name=op.f('pk_notice_counters'))
+    )
     op.create_table('sweep_runs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=False),
@@ -106,6 +130,38 @@ def upgrade():
     with op.batch_alter_table('firms', schema=None) as batch_op:
         batch_op.create_foreign_key(batch_op.f('fk_firms_liaison_id_users'), 'users', ['liaison_id'], ['id'], ondelete='SET NULL')
 
+    op.create_table('access_logs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('params', sa.Text(), nullable=False),
+    sa.Column('rows', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_access_logs_user_id_users'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_access_logs'))
+    )
+    with op.batch_alter_table('access_logs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_access_logs_user_id'), ['user_id'], unique=False)
+
+    op.create_table('audit_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=True),
+    sa.Column('requested_at', sa.DateTime(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('tickets_checked', sa.Integer(), nullable=False),
+    sa.Column('breaks', sa.Text(), nullable=False),
+    sa.Column('broken_count', sa.Integer(), nullable=False),
+    sa.CheckConstraint("source IN ('beat','cli','page','request')", name=op.f('ck_audit_runs_source')),
+    sa.CheckConstraint("status IN ('requested','running','done')", name=op.f('ck_audit_runs_status')),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_audit_runs_requested_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_runs'))
+    )
+    with op.batch_alter_table('audit_runs', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_runs_status_finished', ['status', 'finished_at'], unique=False)
+
     op.create_table('calendar_days',
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('is_workday', sa.Boolean(), nullable=False),
@@ -162,11 +218,19 @@ def upgrade():
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tickets_category_id'), ['category_id'], unique=False)
+        batch_op.create_index('ix_tickets_closed_at', ['closed_at'], unique=False)
+        batch_op.create_index('ix_tickets_created', ['created_at', 'firm_id', 'category_id'], unique=False)
+        batch_op.create_index('ix_tickets_created_at_id', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_tickets_dept_queue', ['department_id', 'queue_due_at', 'id'], unique=False)
         batch_op.create_index('ix_tickets_firm_created', ['firm_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_follows_id'), ['follows_id'], unique=False)
         batch_op.create_index('ix_tickets_lead_queue', ['lead_id', 'queue_due_at', 'id'], unique=False)
+        batch_op.create_index('ix_tickets_overdue', ['queue_due_at', 'id'], unique=False)
+        batch_op.create_index('ix_tickets_round', ['round', 'id'], unique=False)
+        batch_op.create_index('ix_tickets_state_closed', ['state', 'closed_at', 'id'], unique=False)
         batch_op.create_index('ix_tickets_state_queue', ['state', 'queue_due_at', 'id'], unique=False)
+        batch_op.create_index('ix_tickets_supervised', ['supervised_at', 'id'], unique=False)
+        batch_op.create_index('ix_tickets_transfers', ['transfer_count', 'id'], unique=False)
 
     op.create_table('user_roles',
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -195,31 +259,6 @@ def upgrade():
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attachments_ticket_id'), ['ticket_id'], unique=False)
 
-    op.create_table('clocks',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('ticket_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('round', sa.Integer(), nullable=False),
-    sa.Column('started_at', sa.DateTime(), nullable=False),
-    sa.Column('limit_days', sa.Integer(), nullable=False),
-    sa.Column('yellow_at', sa.DateTime(), nullable=False),
-    sa.Column('due_at', sa.DateTime(), nullable=False),
-    sa.Column('red3_at', sa.DateTime(), nullable=False),
-    sa.Column('original_due_at', sa.DateTime(), nullable=False),
-    sa.Column('stopped_at', sa.DateTime(), nullable=True),
-    sa.Column('deadline_version', sa.Integer(), nullable=False),
-    sa.Column('next_step_at', sa.DateTime(), nullable=True),
-    sa.CheckConstraint("kind IN ('accept', 'handle', 'feedback', 'explanation')", name=op.f('ck_clocks_kind')),
-    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_clocks_ticket_id_tickets'), ondelete='RESTRICT'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_clocks')),
-    sa.UniqueConstraint('ticket_id', 'kind', 'round', name='uq_clocks_ticket_kind_round')
-    )
-    with op.batch_alter_table('clocks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_clocks_next_step_at'), ['next_step_at'], unique=False)
-        batch_op.create_index('ix_clocks_open_due', ['stopped_at', 'due_at'], unique=False)
-        batch_op.create_index('ix_clocks_open_red3', ['stopped_at', 'red3_at'], unique=False)
-        batch_op.create_index('ix_clocks_open_yellow', ['stopped_at', 'yellow_at'], unique=False)
-
     op.create_table('events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -239,6 +278,9 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
     sa.UniqueConstraint('ticket_id', 'seq', name='uq_events_ticket_seq')
     )
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.create_index('ix_events_at_id', ['at', 'id'], unique=False)
+
     op.create_table('extension_requests',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -260,6 +302,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_extension_requests'))
     )
     with op.batch_alter_table('extension_requests', schema=None) as batch_op:
+        batch_op.create_index('ix_extension_requests_requester', ['requested_by_id', 'status'], unique=False)
         batch_op.create_index('ix_extension_requests_status', ['status', 'ticket_id'], unique=False)
 
     op.create_table('feedbacks',
@@ -276,6 +319,10 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_feedbacks')),
     sa.UniqueConstraint('ticket_id', 'round', name='uq_feedbacks_ticket_round')
     )
+    with op.batch_alter_table('feedbacks', schema=None) as batch_op:
+        batch_op.create_index('ix_feedbacks_given_at', ['given_at'], unique=False)
+        batch_op.create_index('ix_feedbacks_rating', ['rating', 'id'], unique=False)
+
     op.create_table('handlings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -291,6 +338,31 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_handlings')),
     sa.UniqueConstraint('ticket_id', 'round', name='uq_handlings_ticket_round')
     )
+    with op.batch_alter_table('handlings', schema=None) as batch_op:
+        batch_op.create_index('ix_handlings_handled_at', ['handled_at'], unique=False)
+
+    op.create_table('meeting_decisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('list_id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('what', sa.Text(), nullable=False),
+    sa.Column('who_user_id', sa.Integer(), nullable=True),
+    sa.Column('who_text', sa.String(length=200), nullable=False),
+    sa.Column('by_date', sa.Date(), nullable=False),
+    sa.Column('new_due', sa.Date(), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("who_user_id IS NOT NULL OR who_text <> ''", name=op.f('ck_meeting_decisions_who')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_meeting_decisions_decided_by_id_users'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['list_id'], ['meeting_lists.id'], name=op.f('fk_meeting_decisions_list_id_meeting_lists'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_meeting_decisions_ticket_id_tickets'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['who_user_id'], ['users.id'], name=op.f('fk_meeting_decisions_who_user_id_users'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting_decisions'))
+    )
+    with op.batch_alter_table('meeting_decisions', schema=None) as batch_op:
+        batch_op.create_index('ix_meeting_decisions_list_ticket', ['list_id', 'ticket_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_meeting_decisions_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('notifications',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=120), nullable=False),
@@ -325,6 +397,42 @@ def upgrade():
     with op.batch_alter_table('questions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_questions_ticket_id'), ['ticket_id'], unique=False)
 
+    op.create_table('supervision_notices',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=16), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('issued_by_id', sa.Integer(), nullable=False),
+    sa.Column('official_id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=False),
+    sa.Column('heads_copied', sa.Text(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('issued_at', sa.DateTime(), nullable=False),
+    sa.Column('explanation', sa.Text(), nullable=True),
+    sa.Column('explained_by_id', sa.Integer(), nullable=True),
+    sa.Column('explained_at', sa.DateTime(), nullable=True),
+    sa.Column('conclusion', sa.String(length=24), nullable=True),
+    sa.Column('conclusion_comment', sa.Text(), nullable=False),
+    sa.Column('concluded_by_id', sa.Integer(), nullable=True),
+    sa.Column('concluded_at', sa.DateTime(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.CheckConstraint("conclusion IS NULL OR conclusion IN ('accepted','talk','circulated_criticism','committee')", name=op.f('ck_supervision_notices_conclusion')),
+    sa.CheckConstraint("status IN ('issued','explained','concluded')", name=op.f('ck_supervision_notices_status')),
+    sa.ForeignKeyConstraint(['concluded_by_id'], ['users.id'], name=op.f('fk_supervision_notices_concluded_by_id_users'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_supervision_notices_department_id_departments'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['explained_by_id'], ['users.id'], name=op.f('fk_supervision_notices_explained_by_id_users'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_supervision_notices_issued_by_id_users'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['official_id'], ['users.id'], name=op.f('fk_supervision_notices_official_id_users'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_supervision_notices_ticket_id_tickets'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_notices')),
+    sa.UniqueConstraint('number', name=op.f('uq_supervision_notices_number')),
+    sa.UniqueConstraint('ticket_id', 'seq', name='uq_supervision_notices_ticket_seq')
+    )
+    with op.batch_alter_table('supervision_notices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_supervision_notices_official_id'), ['official_id'], unique=False)
+        batch_op.create_index('ix_supervision_notices_status', ['status', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_supervision_notices_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('transfer_requests',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -349,6 +457,36 @@ def upgrade():
     )
     with op.batch_alter_table('transfer_requests', schema=None) as batch_op:
         batch_op.create_index('ix_transfer_requests_status', ['status', 'ticket_id'], unique=False)
+
+    op.create_table('clocks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('limit_days', sa.Integer(), nullable=False),
+    sa.Column('yellow_at', sa.DateTime(), nullable=False),
+    sa.Column('due_at', sa.DateTime(), nullable=False),
+    sa.Column('red3_at', sa.DateTime(), nullable=False),
+    sa.Column('original_due_at', sa.DateTime(), nullable=False),
+    sa.Column('stopped_at', sa.DateTime(), nullable=True),
+    sa.Column('deadline_version', sa.Integer(), nullable=False),
+    sa.Column('next_step_at', sa.DateTime(), nullable=True),
+    sa.Column('notice_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("kind IN ('accept', 'handle', 'feedback', 'explanation')", name=op.f('ck_clocks_kind')),
+    sa.ForeignKeyConstraint(['notice_id'], ['supervision_notices.id'], name=op.f('fk_clocks_notice_id_supervision_notices'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_clocks_ticket_id_tickets'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_clocks')),
+    sa.UniqueConstraint('ticket_id', 'kind', 'round', name='uq_clocks_ticket_kind_round')
+    )
+    with op.batch_alter_table('clocks', schema=None) as batch_op:
+        batch_op.create_index('ix_clocks_kind_started', ['kind', 'started_at'], unique=False)
+        batch_op.create_index('ix_clocks_kind_stopped', ['kind', 'stopped_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_clocks_next_step_at'), ['next_step_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_clocks_notice_id'), ['notice_id'], unique=False)
+        batch_op.create_index('ix_clocks_open_due', ['stopped_at', 'due_at'], unique=False)
+        batch_op.create_index('ix_clocks_open_red3', ['stopped_at', 'red3_at'], unique=False)
+        batch_op.create_index('ix_clocks_open_yellow', ['stopped_at', 'yellow_at'], unique=False)
 
     op.create_table('reminder_steps',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -410,10 +548,26 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_reminder_steps_ticket_id'))
 
     op.drop_table('reminder_steps')
+    with op.batch_alter_table('clocks', schema=None) as batch_op:
+        batch_op.drop_index('ix_clocks_open_yellow')
+        batch_op.drop_index('ix_clocks_open_red3')
+        batch_op.drop_index('ix_clocks_open_due')
+        batch_op.drop_index(batch_op.f('ix_clocks_notice_id'))
+        batch_op.drop_index(batch_op.f('ix_clocks_next_step_at'))
+        batch_op.drop_index('ix_clocks_kind_stopped')
+        batch_op.drop_index('ix_clocks_kind_started')
+
+    op.drop_table('clocks')
     with op.batch_alter_table('transfer_requests', schema=None) as batch_op:
         batch_op.drop_index('ix_transfer_requests_status')
 
     op.drop_table('transfer_requests')
+    with op.batch_alter_table('supervision_notices', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_supervision_notices_ticket_id'))
+        batch_op.drop_index('ix_supervision_notices_status')
+        batch_op.drop_index(batch_op.f('ix_supervision_notices_official_id'))
+
+    op.drop_table('supervision_notices')
     with op.batch_alter_table('questions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_questions_ticket_id'))
 
@@ -422,35 +576,60 @@ def downgrade():
         batch_op.drop_index('ix_notifications_user_unread')
 
     op.drop_table('notifications')
+    with op.batch_alter_table('meeting_decisions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_meeting_decisions_ticket_id'))
+        batch_op.drop_index('ix_meeting_decisions_list_ticket')
+
+    op.drop_table('meeting_decisions')
+    with op.batch_alter_table('handlings', schema=None) as batch_op:
+        batch_op.drop_index('ix_handlings_handled_at')
+
     op.drop_table('handlings')
+    with op.batch_alter_table('feedbacks', schema=None) as batch_op:
+        batch_op.drop_index('ix_feedbacks_rating')
+        batch_op.drop_index('ix_feedbacks_given_at')
+
     op.drop_table('feedbacks')
     with op.batch_alter_table('extension_requests', schema=None) as batch_op:
         batch_op.drop_index('ix_extension_requests_status')
+        batch_op.drop_index('ix_extension_requests_requester')
 
     op.drop_table('extension_requests')
-    op.drop_table('events')
-    with op.batch_alter_table('clocks', schema=None) as batch_op:
-        batch_op.drop_index('ix_clocks_open_yellow')
-        batch_op.drop_index('ix_clocks_open_red3')
-        batch_op.drop_index('ix_clocks_open_due')
-        batch_op.drop_index(batch_op.f('ix_clocks_next_step_at'))
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index('ix_events_at_id')
 
-    op.drop_table('clocks')
+    op.drop_table('events')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachments_ticket_id'))
 
     op.drop_table('attachments')
     op.drop_table('user_roles')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_transfers')
+        batch_op.drop_index('ix_tickets_supervised')
         batch_op.drop_index('ix_tickets_state_queue')
+        batch_op.drop_index('ix_tickets_state_closed')
+        batch_op.drop_index('ix_tickets_round')
+        batch_op.drop_index('ix_tickets_overdue')
         batch_op.drop_index('ix_tickets_lead_queue')
         batch_op.drop_index(batch_op.f('ix_tickets_follows_id'))
         batch_op.drop_index('ix_tickets_firm_created')
         batch_op.drop_index('ix_tickets_dept_queue')
+        batch_op.drop_index('ix_tickets_created_at_id')
+        batch_op.drop_index('ix_tickets_created')
+        batch_op.drop_index('ix_tickets_closed_at')
         batch_op.drop_index(batch_op.f('ix_tickets_category_id'))
 
     op.drop_table('tickets')
     op.drop_table('calendar_days')
+    with op.batch_alter_table('audit_runs', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_runs_status_finished')
+
+    op.drop_table('audit_runs')
+    with op.batch_alter_table('access_logs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_access_logs_user_id'))
+
+    op.drop_table('access_logs')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_firm_id'))
         batch_op.drop_index(batch_op.f('ix_users_department_id'))
@@ -465,10 +644,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_sweep_runs_started_at'))
 
     op.drop_table('sweep_runs')
+    op.drop_table('notice_counters')
+    op.drop_table('meeting_lists')
     with op.batch_alter_table('firms', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_firms_liaison_id'))
 
     op.drop_table('firms')
     op.drop_table('departments')
+    op.drop_table('daily_digests')
     op.drop_table('calendar_years')
     # ### end Alembic commands ###

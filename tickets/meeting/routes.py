@@ -1,0 +1,100 @@
+"""The weekly meeting list: this week's and past weeks' lists, print, XLSX, and the meeting's decisions.
+
+Every page renders the frozen snapshot; only the decisions recorded since are read live.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..permissions import require_page
+from ..services import meeting as svc
+from ..services.errors import InvalidInput, Refused, StaleTicket
+from ..services.meeting_xlsx import workbook_bytes
+from ..timeutil import now
+from . import bp
+
+
+def _list_or_404(week: str):
+    try:
+        svc.parse_week(week)
+    except InvalidInput:
+        abort(404)
+    ml = svc.get_list(week)
+    if ml is None:
+        abort(404)
+    return ml
+
+
+def _page(week: str, ml, template: str = "meeting/list.html"):
+    data = svc.snapshot(ml) if ml is not None else None
+    return render_template(
+        template, week=week, ml=ml, data=data, this_week=svc.week_of(now()), weeks=svc.built_weeks(),
+        decisions=svc.decisions_by_number(ml) if ml is not None else {},
+        due_at=svc.build_moment(week) if ml is None else None,
+        may_decide=current_user.has("coordinator"),
+        staff=svc.staff_choices() if ml is not None and current_user.has("coordinator") else [],
+    )
+
+
+@bp.route("/")
+def current():
+    require_page("meeting")
+    picked = request.args.get("week")
+    if picked:
+        return redirect(url_for("meeting.week", week=picked))
+    week = svc.week_of(now())
+    return _page(week, svc.get_list(week))
+
+
+@bp.route("/<week>")
+def week(week: str):
+    require_page("meeting")
+    if week == svc.week_of(now()):
+        return redirect(url_for("meeting.current"))
+    return _page(week, _list_or_404(week))
+
+
+@bp.route("/<week>/print")
+def print_view(week: str):
+    require_page("meeting")
+    return _page(week, _list_or_404(week), "meeting/print.html")
+
+
+@bp.route("/<week>.xlsx")
+def xlsx(week: str):
+    require_page("meeting")
+    ml = _list_or_404(week)
+    from io import BytesIO
+
+    return send_file(BytesIO(workbook_bytes(svc.snapshot(ml))), as_attachment=True,
+                     download_name=f"meeting-{week}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/build", methods=["POST"])
+def build_now():
+    """A coordinator builds this week's list before its scheduled moment (it is still built once)."""
+    require_page("meeting")
+    if not current_user.has("coordinator"):
+        abort(403)
+    svc.build_list(svc.week_of(now()))
+    return redirect(url_for("meeting.current"))
+
+
+@bp.route("/<week>/decide/<number>", methods=["POST"])
+def decide(week: str, number: str):
+    require_page("meeting")
+    ml = _list_or_404(week)
+    try:
+        svc.record_decision(ml, number, current_user, **request.form.to_dict())
+    except Refused:
+        abort(403)
+    except (InvalidInput, StaleTicket) as e:
+        for msg in (e.errors or {"_": e.message}).values():
+            flash(str(msg), "error")
+    else:
+        flash(_("The decision on %(number)s was recorded.", number=number))
+    back = url_for("meeting.current") if week == svc.week_of(now()) else url_for("meeting.week", week=week)
+    return redirect(f"{back}#item-{number}")

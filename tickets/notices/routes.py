@@ -1,0 +1,71 @@
+"""Supervision notices: the inspectors' list, a notice's page and its printable layout.
+
+Issuing, explaining and concluding are ticket actions (POST /tickets/<n>/do/<action>);
+these pages only read.
+"""
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask_login import current_user
+from sqlalchemy import func
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db, login_manager
+from ..models import NOTICE_STATUSES, SupervisionNotice
+from ..permissions import can_view, may_explain, require_page, visibilities_for
+from ..services.common import parse_id
+from ..services.notices import by_number
+from . import bp
+
+PAGE_SIZE = 50
+
+
+def load_notice(number: str) -> SupervisionNotice:
+    """The notice, for anyone who reads its ticket as staff; 404 for everyone else (the firm too)."""
+    if not current_user.is_authenticated:
+        abort(login_manager.unauthorized())
+    notice = by_number(number)
+    if notice is None:
+        abort(404)
+    ticket = notice.ticket
+    if not can_view(current_user, ticket) or "internal" not in visibilities_for(current_user, ticket):
+        abort(404)
+    return notice
+
+
+@bp.route("/")
+def index():
+    require_page("desk")
+    status = request.args.get("status", "")
+    if status not in NOTICE_STATUSES:
+        status = ""
+    stmt = (db.select(SupervisionNotice)
+            .options(selectinload(SupervisionNotice.clock), selectinload(SupervisionNotice.ticket),
+                     selectinload(SupervisionNotice.official), selectinload(SupervisionNotice.issued_by))
+            .order_by(SupervisionNotice.id.desc()))
+    if status:
+        stmt = stmt.where(SupervisionNotice.status == status)
+    before = parse_id(request.args.get("before"))
+    if before:
+        stmt = stmt.where(SupervisionNotice.id < before)
+    rows = db.session.scalars(stmt.limit(PAGE_SIZE + 1)).all()
+    cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
+    counts = dict(db.session.execute(
+        db.select(SupervisionNotice.status, func.count()).group_by(SupervisionNotice.status)).all())
+    return render_template("notices/list.html", notices=rows[:PAGE_SIZE], status=status, cursor=cursor,
+                           counts=counts, statuses=NOTICE_STATUSES)
+
+
+@bp.route("/<number>")
+def view(number: str):
+    notice = load_notice(number)
+    may_answer = notice.status == "issued" and may_explain(current_user, notice)
+    may_conclude = notice.status == "explained" and current_user.has("inspector")
+    return render_template("notices/view.html", n=notice, ticket=notice.ticket, may_answer=may_answer,
+                           may_conclude=may_conclude)
+
+
+@bp.route("/<number>/print")
+def print_view(number: str):
+    notice = load_notice(number)
+    return render_template("notices/print.html", n=notice, ticket=notice.ticket)

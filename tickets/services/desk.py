@@ -1,0 +1,358 @@
+"""The inspector's desk: every stalled, re-worked or bounced request, as filterable lists.
+
+Each tab is one index range query on the tickets (or the feedbacks, extension
+requests) table, paged by keyset (never OFFSET), with a count under the same
+filters. Portable SQLAlchemy only: the same queries run on SQLite and PostgreSQL.
+The indexes they rely on are declared in tickets/models/audit_digest.py.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, literal_column, or_
+
+from ..extensions import db
+from ..models import Category, Clock, Event, ExtensionRequest, Feedback, Firm, Ticket, TransferRequest, User
+from ..timeutil import now
+from ..workdays import WorkCalendar
+
+TABS = ("overdue", "supervision", "rework", "dissatisfied", "bounced", "unconfirmed", "rejected", "forced",
+        "extensions", "repeats")
+CLOSED_TABS = {"unconfirmed": "closed_unconfirmed", "rejected": "rejected", "forced": "closed_forced"}
+CLOSING_ACTIONS = {"closed_unconfirmed": "expire", "rejected": "reject", "closed_forced": "force_close"}
+REPEAT_DAYS = 90
+REPEAT_MIN = 3
+PAGE_SIZE = 25
+
+
+@dataclass
+class DeskFilters:
+    department_id: int | None = None
+    official_id: int | None = None
+    category_id: int | None = None
+
+
+@dataclass
+class Row:
+    """One line of a desk list: a ticket (or a group) and what the tab adds to it."""
+
+    ticket: Ticket | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _filtered(stmt, f: DeskFilters, official_col=None):
+    if f.department_id:
+        stmt = stmt.where(Ticket.department_id == f.department_id)
+    if f.official_id:
+        stmt = stmt.where((official_col if official_col is not None else Ticket.lead_id) == f.official_id)
+    if f.category_id:
+        stmt = stmt.where(Ticket.category_id == f.category_id)
+    return stmt
+
+
+def _matches(t: Ticket, f: DeskFilters) -> bool:
+    """_filtered, for a ticket already loaded."""
+    return ((not f.department_id or t.department_id == f.department_id)
+            and (not f.official_id or t.lead_id == f.official_id)
+            and (not f.category_id or t.category_id == f.category_id))
+
+
+def _parts(after: str, n: int) -> list[str] | None:
+    parts = (after or "").split("|")
+    return parts if after and len(parts) == n else None
+
+
+def _ts(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _count(stmt) -> int:
+    stmt = stmt.order_by(None)
+    if stmt._group_by_clauses:  # a grouped list counts its groups
+        return db.session.scalar(db.select(func.count()).select_from(stmt.subquery())) or 0
+    return db.session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True)) or 0
+
+
+# --- overdue now: red-for-3 first, then by due --------------------------------------------
+
+
+def _overdue_base(f, at):
+    # Terminal tickets keep queue_due_at = NO_DUE, so this range is the open overdue tickets.
+    return _filtered(db.select(Ticket).where(Ticket.queue_due_at <= at), f)
+
+
+def _overdue_page(f, at, after, size):
+    seg, due, last_id = 0, None, None
+    p = _parts(after, 3)
+    if p:
+        try:
+            seg, due, last_id = int(p[0]), _ts(p[1]), int(p[2])
+        except ValueError:
+            seg, due, last_id = 0, None, None
+    rows: list[Ticket] = []
+    segs = [(0, Ticket.red3_at <= at), (1, Ticket.red3_at > at)]
+    for s, cond in segs:
+        if s < seg:
+            continue
+        stmt = _overdue_base(f, at).where(cond)
+        if s == seg and due is not None:
+            stmt = stmt.where(or_(Ticket.queue_due_at > due, and_(Ticket.queue_due_at == due, Ticket.id > last_id)))
+        got = db.session.scalars(stmt.order_by(Ticket.queue_due_at, Ticket.id).limit(size + 1 - len(rows))).all()
+        rows += [(s, t) for t in got]
+        if len(rows) > size:
+            break
+    cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        s, t = rows[-1]
+        cursor = f"{s}|{t.queue_due_at.isoformat()}|{t.id}"
+    cal = WorkCalendar.load()
+    return [Row(t, {"red3": s == 0, "days_overdue": round(cal.working_days_between(t.due_at, at), 1)})
+            for s, t in rows], cursor
+
+
+# --- lists ordered by one column then id, newest or largest first -------------------------
+
+
+def _desc_page(stmt, col, after, size, parse):
+    p = _parts(after, 2)
+    if p:
+        try:
+            v, last_id = parse(p[0]), int(p[1])
+            stmt = stmt.where(or_(col < v, and_(col == v, Ticket.id < last_id)))
+        except ValueError:
+            pass
+    rows = db.session.scalars(stmt.order_by(col.desc(), Ticket.id.desc()).limit(size + 1)).all()
+    cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        v = getattr(last, col.key)
+        # (The columns are set on every row these lists hold; a NULL would end the list here.)
+        cursor = None if v is None else f"{v.isoformat() if isinstance(v, datetime) else v}|{last.id}"
+    return rows, cursor
+
+
+# "IS NOT NULL" as a range, so that every planner reads ix_tickets_supervised for it.
+SUPERVISED_SINCE = datetime(2000, 1, 1)
+
+
+def _supervision_base(f, at):
+    return _filtered(db.select(Ticket).where(Ticket.supervised_at >= SUPERVISED_SINCE), f)
+
+
+def _supervision_page(f, at, after, size):
+    rows, cursor = _desc_page(_supervision_base(f, at), Ticket.supervised_at, after, size, _ts)
+    return [Row(t) for t in rows], cursor
+
+
+def _rework_base(f, at):
+    return _filtered(db.select(Ticket).where(Ticket.round >= 2), f)
+
+
+def _rework_page(f, at, after, size):
+    rows, cursor = _desc_page(_rework_base(f, at), Ticket.round, after, size, int)
+    return [Row(t) for t in rows], cursor
+
+
+def _bounced_base(f, at):
+    return _filtered(db.select(Ticket).where(Ticket.transfer_count >= 2), f)
+
+
+def _bounced_page(f, at, after, size):
+    rows, cursor = _desc_page(_bounced_base(f, at), Ticket.transfer_count, after, size, int)
+    paths: dict[int, list] = {t.id: [] for t in rows}
+    if rows:
+        for req in db.session.scalars(
+                db.select(TransferRequest)
+                .where(TransferRequest.ticket_id.in_(list(paths)), TransferRequest.status == "approved")
+                .order_by(TransferRequest.ticket_id, TransferRequest.decided_at, TransferRequest.id)):
+            path = paths[req.ticket_id]
+            if not path:
+                path.append(req.from_department)
+            path.append(req.to_department)
+    return [Row(t, {"path": paths[t.id]}) for t in rows], cursor
+
+
+def _closed_base(state):
+    def base(f, at):
+        return _filtered(db.select(Ticket).where(Ticket.state == state), f)
+    return base
+
+
+def _closed_page(state):
+    def page(f, at, after, size):
+        rows, cursor = _desc_page(_closed_base(state)(f, at), Ticket.closed_at, after, size, _ts)
+        ids = [t.id for t in rows]
+        reasons: dict[int, dict] = {}
+        if ids:
+            for tid, details in db.session.execute(
+                    db.select(Event.ticket_id, Event.details)
+                    .where(Event.ticket_id.in_(ids), Event.action == CLOSING_ACTIONS[state])
+                    .order_by(Event.ticket_id, Event.seq)):
+                reasons[tid] = json.loads(details)
+        dues: dict[int, datetime] = {}
+        if ids and state == "closed_unconfirmed":
+            for tid, due in db.session.execute(
+                    db.select(Clock.ticket_id, Clock.due_at)
+                    .where(Clock.ticket_id.in_(ids), Clock.kind == "feedback").order_by(Clock.ticket_id, Clock.id)):
+                dues[tid] = due
+        return [Row(t, {"reason": reasons.get(t.id, {}).get("reason", ""), "feedback_due": dues.get(t.id)})
+                for t in rows], cursor
+    return page
+
+
+# --- dissatisfied ratings: one row per feedback ------------------------------------------
+
+
+def _dissatisfied_base(f, at):
+    return _filtered(db.select(Feedback, Ticket).join(Ticket, Feedback.ticket_id == Ticket.id)
+                     .where(Feedback.rating == "dissatisfied"), f)
+
+
+def _dissatisfied_page(f, at, after, size):
+    stmt = _dissatisfied_base(f, at)
+    p = _parts(after, 1)
+    if p and p[0].isdigit():
+        stmt = stmt.where(Feedback.id < int(p[0]))
+    rows = db.session.execute(stmt.order_by(Feedback.id.desc()).limit(size + 1)).all()
+    cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        cursor = str(rows[-1][0].id)
+    return [Row(t, {"feedback": fb}) for fb, t in rows], cursor
+
+
+# --- extension use, grouped by the official who asked -------------------------------------
+
+
+def _extensions_base(f, at):
+    n = func.count(ExtensionRequest.id).label("n")
+    approved = func.sum(case((ExtensionRequest.status == "approved", 1), else_=0)).label("approved")
+    denied = func.sum(case((ExtensionRequest.status == "denied", 1), else_=0)).label("denied")
+    pending = func.sum(case((ExtensionRequest.status == "pending", 1), else_=0)).label("pending")
+    days = func.sum(case((ExtensionRequest.status == "approved", ExtensionRequest.days), else_=0)).label("days")
+    tickets = func.count(func.distinct(ExtensionRequest.ticket_id)).label("tickets")
+    stmt = (db.select(ExtensionRequest.requested_by_id, n, approved, denied, pending, days, tickets)
+            .join(Ticket, ExtensionRequest.ticket_id == Ticket.id)
+            .group_by(ExtensionRequest.requested_by_id))
+    return _filtered(stmt, f, official_col=ExtensionRequest.requested_by_id)
+
+
+def _extensions_page(f, at, after, size):
+    stmt = _extensions_base(f, at)
+    n = func.count(ExtensionRequest.id)
+    p = _parts(after, 2)
+    if p and p[0].isdigit() and p[1].isdigit():
+        c, uid = int(p[0]), int(p[1])
+        stmt = stmt.having(or_(n < c, and_(n == c, ExtensionRequest.requested_by_id > uid)))
+    rows = db.session.execute(stmt.order_by(n.desc(), ExtensionRequest.requested_by_id).limit(size + 1)).all()
+    cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        cursor = f"{rows[-1].n}|{rows[-1].requested_by_id}"
+    users = {u.id: u for u in db.session.scalars(
+        db.select(User).where(User.id.in_([r.requested_by_id for r in rows])))} if rows else {}
+    return [Row(None, {"user": users[r.requested_by_id], "count": r.n, "approved": r.approved or 0,
+                       "denied": r.denied or 0, "pending": r.pending or 0, "days": r.days or 0,
+                       "tickets": r.tickets}) for r in rows], cursor
+
+
+# --- repeat requests: the same firm and category 3+ times in 90 days ------------------------
+
+
+# "+ 0" keeps SQLite's planner from walking (firm_id, created_at) to save the GROUP BY
+# sort, which reads far more rows than the covering (created_at, firm_id, category_id)
+# range; plain arithmetic, the same on every database.
+REPEAT_FIRM = (Ticket.firm_id + literal_column("0")).label("firm_id")
+REPEAT_CATEGORY = (Ticket.category_id + literal_column("0")).label("category_id")
+
+
+def _repeats_base(f, at):
+    since = at - timedelta(days=REPEAT_DAYS)
+    n = func.count(Ticket.id).label("n")
+    stmt = (db.select(REPEAT_FIRM, REPEAT_CATEGORY, n).where(Ticket.created_at >= since)
+            .group_by(REPEAT_FIRM, REPEAT_CATEGORY).having(func.count(Ticket.id) >= REPEAT_MIN))
+    return _filtered(stmt, f)
+
+
+def _repeats_page(f, at, after, size):
+    stmt = _repeats_base(f, at)
+    n = func.count(Ticket.id)
+    firm, cat = Ticket.firm_id + literal_column("0"), Ticket.category_id + literal_column("0")
+    p = _parts(after, 3)
+    if p and all(x.isdigit() for x in p):
+        c, firm_id, cat_id = (int(x) for x in p)
+        stmt = stmt.having(or_(n < c, and_(n == c, or_(firm > firm_id, and_(firm == firm_id, cat > cat_id)))))
+    rows = db.session.execute(stmt.order_by(n.desc(), firm, cat).limit(size + 1)).all()
+    cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        cursor = f"{rows[-1].n}|{rows[-1].firm_id}|{rows[-1].category_id}"
+    out = []
+    if rows:
+        since = at - timedelta(days=REPEAT_DAYS)
+        wanted = {(r.firm_id, r.category_id) for r in rows}
+        members: dict[tuple, list[Ticket]] = {}
+        # (firm_id IN ..., created_at >= since): a range per firm on ix_tickets_firm_created;
+        # the filters are applied here, so that no planner trades that range for a department scan.
+        stmt = db.select(Ticket).where(Ticket.firm_id.in_({r.firm_id for r in rows}), Ticket.created_at >= since)
+        for t in db.session.scalars(stmt.order_by(Ticket.created_at, Ticket.id)):
+            if (t.firm_id, t.category_id) in wanted and _matches(t, f):
+                members.setdefault((t.firm_id, t.category_id), []).append(t)
+        firms = {x.id: x for x in db.session.scalars(db.select(Firm).where(Firm.id.in_({r.firm_id for r in rows})))}
+        cats = {x.id: x for x in db.session.scalars(
+            db.select(Category).where(Category.id.in_({r.category_id for r in rows})))}
+        for r in rows:
+            out.append(Row(None, {"firm": firms[r.firm_id], "category": cats[r.category_id], "count": r.n,
+                                  "tickets": members.get((r.firm_id, r.category_id), [])}))
+    return out, cursor
+
+
+TAB_QUERIES = {
+    "overdue": (_overdue_base, _overdue_page),
+    "supervision": (_supervision_base, _supervision_page),
+    "rework": (_rework_base, _rework_page),
+    "dissatisfied": (_dissatisfied_base, _dissatisfied_page),
+    "bounced": (_bounced_base, _bounced_page),
+    "extensions": (_extensions_base, _extensions_page),
+    "repeats": (_repeats_base, _repeats_page),
+}
+for _tab, _state in CLOSED_TABS.items():
+    TAB_QUERIES[_tab] = (_closed_base(_state), _closed_page(_state))
+assert set(TAB_QUERIES) == set(TABS)
+
+
+def count(tab: str, f: DeskFilters | None = None, at: datetime | None = None) -> int:
+    """How many rows the tab lists under the filters."""
+    return _count(TAB_QUERIES[tab][0](f or DeskFilters(), at or now()))
+
+
+# Counted only on their own tab: a GROUP BY over every ticket of the last 90 days costs
+# more than the rest of the desk together, and grows with the park.
+COUNTED_ON_OWN_TAB = ("repeats",)
+
+
+def counts(f: DeskFilters | None = None, at: datetime | None = None, current: str | None = None) -> dict[str, int]:
+    """The count of every tab (all of them without `current`; else the repeats only on their own tab)."""
+    at = at or now()
+    return {tab: count(tab, f, at) for tab in TABS
+            if current is None or tab == current or tab not in COUNTED_ON_OWN_TAB}
+
+
+def page(tab: str, f: DeskFilters | None = None, after: str = "", at: datetime | None = None,
+         size: int = PAGE_SIZE) -> tuple[list[Row], str | None]:
+    """One page of the tab: (rows, cursor of the next page or None)."""
+    return TAB_QUERIES[tab][1](f or DeskFilters(), at or now(), after or "", size)
+
+
+def all_rows(tab: str, f: DeskFilters | None = None, at: datetime | None = None, size: int = 200) -> list[Row]:
+    """Every row of a tab, following the cursors (for tests and exports)."""
+    out, after = [], ""
+    while True:
+        rows, after = page(tab, f, after, at, size)
+        out += rows
+        if not after:
+            return out

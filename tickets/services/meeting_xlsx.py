@@ -1,0 +1,104 @@
+"""The meeting list as an XLSX workbook: one sheet per section, Chinese headers.
+
+Written from the frozen snapshot only, so the file of a past week is the list
+the meeting saw. The headers and codes are in Chinese whatever the reader's
+language: the workbook is the meeting's paper, circulated as it is.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from io import BytesIO
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from ..views_common import fmt_time
+
+STATE_ZH = {
+    "submitted": "待受理", "accepted": "办理中", "handled": "待反馈", "fed_back": "已办结",
+    "closed_unconfirmed": "超期未评", "closed_forced": "强制办结", "rejected": "不予受理", "withdrawn": "已撤回",
+}
+LEVEL_ZH = {"green": "正常", "yellow": "临期", "red": "超期", "red3": "超期3个工作日以上"}
+RATING_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+SOLVED_ZH = {"yes": "已解决", "partly": "部分解决", "no": "未解决"}
+
+COLUMNS = [
+    ("编号", "number", 14), ("企业", "firm", 24), ("诉求标题", "title", 36), ("分类", "category_zh", 14),
+    ("责任部门", "department_zh", 22), ("责任人", "lead", 12), ("状态", "state", 10),
+    ("办理时限", "due", 18), ("预警", "level", 12), ("办理轮次", "round", 10), ("评价", "rating", 10),
+    ("是否解决", "solved", 10),
+]
+SECTIONS = [("new", "新增诉求"), ("closed", "办结诉求"), ("reworked", "不满意与重办")]
+CODES = {"state": STATE_ZH, "level": LEVEL_ZH, "rating": RATING_ZH, "solved": SOLVED_ZH}
+
+
+def safe(value):
+    """A cell value that Excel never reads as a formula (text starting = + - @ gets a quote)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def _row(item: dict) -> list:
+    return [safe(CODES[key].get(item.get(key), item.get(key)) if key in CODES else item.get(key))
+            for _h, key, _w in COLUMNS]
+
+
+def _header(ws, headers, widths) -> None:
+    ws.append(headers)
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center")
+    for i, w in enumerate(widths):
+        ws.column_dimensions[chr(ord("A") + i)].width = w
+    ws.freeze_panes = f"A{ws.max_row + 1}"
+
+
+def _when(text: str) -> str:
+    return fmt_time(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")) if text else ""
+
+
+def _summary(ws, data: dict) -> None:
+    ws.title = "概况"
+    c = data["counts"]
+    digest = data.get("digest")
+    rows = [
+        ("项目提速增效会议诉求清单", ""),
+        ("周次", data["week"]),
+        ("生成时间", _when(data["built_at"])),
+        ("新增、办结统计周期", f"{data['period_from']} 至 {data['period_to']}"),
+        ("未结诉求", c["open"]),
+        ("其中超期", c["overdue"]),
+        ("新增诉求", c["new"]),
+        ("办结诉求", c["closed"]),
+        ("不满意与重办", c["reworked"]),
+    ]
+    if digest:
+        rows += [("每日摘要日期", digest.get("day", "")), ("每日摘要（全部链头 SHA-256）", digest.get("digest", "")),
+                 ("摘要涵盖诉求数", digest.get("tickets", ""))]
+    else:
+        rows.append(("每日摘要", "暂无摘要"))
+    for r in rows:
+        ws.append([safe(v) for v in r])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 70
+
+
+def workbook_bytes(data: dict) -> bytes:
+    """The XLSX file of a snapshot."""
+    wb = Workbook()
+    _summary(wb.active, data)
+    ws = wb.create_sheet("未结诉求")
+    _header(ws, [h for h, _k, _w in COLUMNS], [w for _h, _k, w in COLUMNS])
+    for group in data["open"]:
+        for item in group["items"]:
+            ws.append(_row(item))
+    for key, title in SECTIONS:
+        ws = wb.create_sheet(title)
+        _header(ws, [h for h, _k, _w in COLUMNS], [w for _h, _k, w in COLUMNS])
+        for item in data[key]:
+            ws.append(_row(item))
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
