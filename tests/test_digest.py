@@ -221,8 +221,9 @@ def test_missed_days_are_filled_in_by_the_hourly_task(app, record, clock):
     clock(2026, 11, 7, 3)
     from worker.tasks import compute_daily_digest
 
-    assert compute_daily_digest() == ["2026-11-04", "2026-11-05", "2026-11-06"]
-    assert compute_daily_digest() == []
+    # .run: the task body in this app context (a Celery app bound elsewhere must not matter)
+    assert compute_daily_digest.run() == ["2026-11-04", "2026-11-05", "2026-11-06"]
+    assert compute_daily_digest.run() == []
     assert kept_digest(date(2026, 11, 6)).tickets == 3
 
 
@@ -265,7 +266,8 @@ def test_run_now_is_queued_for_a_large_record(app, record, client, login):
     assert 'data-testid="pending"' in client.get("/inspect/audit").get_data(as_text=True)
     from worker.tasks import verify_record
 
-    assert verify_record() == runs[0].id
+    # .run: the task body in this app context (a Celery app bound elsewhere must not matter)
+    assert verify_record.run() == runs[0].id
     db.session.expire_all()
     run = db.session.get(AuditRun, runs[0].id)
     assert (run.status, run.tickets_checked, run.broken_count) == ("done", 3, 0)

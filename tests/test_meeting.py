@@ -226,7 +226,7 @@ def test_beat_builds_once_and_mails(park, clock):
     assert build_due().id == ml.id                  # the next hour: the same list, not mailed again
     from worker.tasks import build_meeting_list
 
-    assert build_meeting_list() == "2026-W48"       # the beat's task, run twice more: still one list
+    assert build_meeting_list.run() == "2026-W48"   # the beat's task body, run again: still one list
     assert db.session.scalar(db.select(db.func.count()).select_from(MeetingList)) == 1
     rows = db.session.scalars(db.select(OutboxMessage).filter_by(kind="meeting_list")
                               .order_by(OutboxMessage.user_id, OutboxMessage.channel)).all()

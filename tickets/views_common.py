@@ -1,7 +1,7 @@
 """What every page shares: the user loader, error pages, template helpers."""
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, request
+from flask import jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -143,9 +143,3 @@ def _error_page(status: int, message: str):
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error=message), status
     return render_template("error.html", status=status, message=message), status
-
-
-def back_with_errors(errors: dict, fallback: str):
-    for msg in errors.values():
-        flash(str(msg), "error")
-    return redirect(request.referrer or fallback)

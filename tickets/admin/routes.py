@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import Department, Firm, User
 from ..services import people
 from ..services.errors import InvalidInput
+from ..services.common import parse_id
 from . import bp
 from .forms import ROLE_LABELS, FirmForm, UserForm, attach_errors, choice_id
 from .queries import missing_years
@@ -25,7 +26,7 @@ def index():
 @bp.route("/users")
 def users():
     q = request.args.get("q", "")[:100]
-    rows, cursor = people.list_users(q, request.args.get("after", type=int))
+    rows, cursor = people.list_users(q, parse_id(request.args.get("after")))
     return render_template("admin/users.html", users=rows, cursor=cursor, q=q, role_labels=ROLE_LABELS,
                            locale=str(get_locale()))
 
@@ -75,7 +76,7 @@ def _user_page(user: User | None):
 @bp.route("/firms")
 def firms():
     q = request.args.get("q", "")[:100]
-    rows, cursor = people.list_firms(q, request.args.get("after", type=int))
+    rows, cursor = people.list_firms(q, parse_id(request.args.get("after")))
     return render_template("admin/firms.html", firms=rows, cursor=cursor, q=q)
 
 

@@ -2,6 +2,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..services.common import parse_id
 from ..services.outbox import retry_failed
 from ..services.worker_status import snapshot
 from . import bp
@@ -15,7 +16,7 @@ def worker():
 @bp.route("/worker/retry", methods=["POST"])
 def worker_retry():
     """Put failed deliveries back in the queue: one row, one channel, or all."""
-    ids = [int(i) for i in request.form.getlist("id") if i.isdigit()]
+    ids = [i for i in map(parse_id, request.form.getlist("id")) if i]
     channel = request.form.get("channel") or None
     if channel not in (None, "inapp", "email"):
         channel = None

@@ -9,6 +9,7 @@ from sqlalchemy import func
 from ..extensions import db
 from ..messages import render
 from ..models import Notification
+from ..services.common import parse_id
 from ..timeutil import now
 from . import bp
 
@@ -26,7 +27,7 @@ def index():
     stmt = db.select(Notification).where(Notification.user_id == current_user.id)
     if request.args.get("unread"):
         stmt = stmt.where(Notification.read_at.is_(None))
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))
     if before:
         stmt = stmt.where(Notification.id < before)
     rows = db.session.scalars(stmt.order_by(Notification.id.desc()).limit(PAGE + 1)).all()

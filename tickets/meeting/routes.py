@@ -88,7 +88,8 @@ def decide(week: str, number: str):
     require_page("meeting")
     ml = _list_or_404(week)
     try:
-        svc.record_decision(ml, number, current_user, **request.form.to_dict())
+        fields = ("what", "who_user_id", "who_text", "by_date", "new_due")
+        svc.record_decision(ml, number, current_user, **{k: request.form.get(k) for k in fields})
     except Refused:
         abort(403)
     except (InvalidInput, StaleTicket) as e:

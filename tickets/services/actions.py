@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import append_event, format_time
@@ -372,7 +373,9 @@ def perform(ticket: Ticket, action: str, actor: User | None, version: int | None
         # The notifications it owes go into the outbox in the same transaction.
         notify.on_action(ticket, action, actor.id if actor else None)
         db.session.commit()
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
+        # Two people acting on one ticket at once: the version check, or the unique
+        # (ticket, seq) of the record, stops the second; nothing of it is kept.
         db.session.rollback()
         files.discard()
         raise StaleTicket(_l("This request was changed by someone else meanwhile. Please check and try again."))

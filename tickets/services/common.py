@@ -39,8 +39,13 @@ def parse_id(value) -> int | None:
     return n if 0 < n <= MAX_ID else None
 
 
+# Control characters other than tab and newlines: never meaningful in a request, and
+# they break XML (XLSX exports, e-mail) downstream.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def require_text(errors: dict, field: str, value, label, max_len: int, min_len: int = 1) -> str:
-    value = (value or "").strip()
+    value = CONTROL_CHARS.sub("", value or "").strip()
     if len(value) < min_len:
         errors[field] = _l("%(label)s is required.", label=label)
     elif len(value) > max_len:

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Category, Clock, Event, ExtensionRequest, Feedback, Firm, Ticket, TransferRequest, User
 from ..timeutil import now
 from ..workdays import WorkCalendar
+from .common import parse_id
 
 TABS = ("overdue", "supervision", "rework", "dissatisfied", "bounced", "unconfirmed", "rejected", "forced",
         "extensions", "repeats")
@@ -78,6 +79,14 @@ def _count(stmt) -> int:
 # --- overdue now: red-for-3 first, then by due --------------------------------------------
 
 
+def _id(text: str) -> int:
+    """A cursor's id part; ValueError for anything that is not an id in range."""
+    n = parse_id(text)
+    if n is None:
+        raise ValueError(text)
+    return n
+
+
 def _overdue_base(f, at):
     # Terminal tickets keep queue_due_at = NO_DUE, so this range is the open overdue tickets.
     return _filtered(db.select(Ticket).where(Ticket.queue_due_at <= at), f)
@@ -88,8 +97,8 @@ def _overdue_page(f, at, after, size):
     p = _parts(after, 3)
     if p:
         try:
-            seg, due, last_id = int(p[0]), _ts(p[1]), int(p[2])
-        except ValueError:
+            seg, due, last_id = int(p[0]), _ts(p[1]), _id(p[2])
+        except (ValueError, OverflowError):
             seg, due, last_id = 0, None, None
     rows: list[Ticket] = []
     segs = [(0, Ticket.red3_at <= at), (1, Ticket.red3_at > at)]
@@ -120,9 +129,11 @@ def _desc_page(stmt, col, after, size, parse):
     p = _parts(after, 2)
     if p:
         try:
-            v, last_id = parse(p[0]), int(p[1])
+            v, last_id = parse(p[0]), _id(p[1])
+            if isinstance(v, int):
+                v = _id(str(v))
             stmt = stmt.where(or_(col < v, and_(col == v, Ticket.id < last_id)))
-        except ValueError:
+        except (ValueError, OverflowError):
             pass
     rows = db.session.scalars(stmt.order_by(col.desc(), Ticket.id.desc()).limit(size + 1)).all()
     cursor = None
@@ -215,8 +226,8 @@ def _dissatisfied_base(f, at):
 def _dissatisfied_page(f, at, after, size):
     stmt = _dissatisfied_base(f, at)
     p = _parts(after, 1)
-    if p and p[0].isdigit():
-        stmt = stmt.where(Feedback.id < int(p[0]))
+    if p and parse_id(p[0]):
+        stmt = stmt.where(Feedback.id < parse_id(p[0]))
     rows = db.session.execute(stmt.order_by(Feedback.id.desc()).limit(size + 1)).all()
     cursor = None
     if len(rows) > size:
@@ -245,8 +256,8 @@ def _extensions_page(f, at, after, size):
     stmt = _extensions_base(f, at)
     n = func.count(ExtensionRequest.id)
     p = _parts(after, 2)
-    if p and p[0].isdigit() and p[1].isdigit():
-        c, uid = int(p[0]), int(p[1])
+    if p and parse_id(p[0]) and parse_id(p[1]):
+        c, uid = parse_id(p[0]), parse_id(p[1])
         stmt = stmt.having(or_(n < c, and_(n == c, ExtensionRequest.requested_by_id > uid)))
     rows = db.session.execute(stmt.order_by(n.desc(), ExtensionRequest.requested_by_id).limit(size + 1)).all()
     cursor = None
@@ -283,8 +294,8 @@ def _repeats_page(f, at, after, size):
     n = func.count(Ticket.id)
     firm, cat = Ticket.firm_id + literal_column("0"), Ticket.category_id + literal_column("0")
     p = _parts(after, 3)
-    if p and all(x.isdigit() for x in p):
-        c, firm_id, cat_id = (int(x) for x in p)
+    if p and all(parse_id(x) for x in p):
+        c, firm_id, cat_id = (parse_id(x) for x in p)
         stmt = stmt.having(or_(n < c, and_(n == c, or_(firm > firm_id, and_(firm == firm_id, cat > cat_id)))))
     rows = db.session.execute(stmt.order_by(n.desc(), firm, cat).limit(size + 1)).all()
     cursor = None

@@ -8,7 +8,7 @@ new due date, gives the handle clock a new deadline version. The caller
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 
@@ -59,6 +59,8 @@ def _new_due(errors: dict, ticket: Ticket, value, today: date, cal: WorkCalendar
         errors["new_due"] = _l("A new due date can be set only while the request is being handled.")
     elif day < today or day <= to_local(clock.started_at).date():
         errors["new_due"] = _l("The new due date cannot be in the past.")
+    elif day > today + timedelta(days=366):
+        errors["new_due"] = _l("The date must be within a year.")
     elif not cal.is_workday(day):
         errors["new_due"] = _l("The new due date must be a working day.")
     return clock, day
@@ -77,6 +79,8 @@ def meeting_decision(ticket: Ticket, actor: User, data: dict, files) -> None:
         errors["by_date"] = _l("Please give the date by which it is to be done.")
     elif by_date < today:
         errors["by_date"] = _l("The date by which it is to be done cannot be in the past.")
+    elif by_date > today + timedelta(days=366):
+        errors["by_date"] = _l("The date must be within a year.")
     cal = WorkCalendar.load()
     clock, new_due = _new_due(errors, ticket, data.get("new_due"), today, cal)
     raise_if(errors)

@@ -32,10 +32,15 @@ SECTIONS = [("new", "新增诉求"), ("closed", "办结诉求"), ("reworked", "�
 CODES = {"state": STATE_ZH, "level": LEVEL_ZH, "rating": RATING_ZH, "solved": SOLVED_ZH}
 
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # noqa: E402
+
+
 def safe(value):
     """A cell value that Excel never reads as a formula (text starting = + - @ gets a quote)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value
     return value
 
 

@@ -1,6 +1,8 @@
 """The ticket page (every role, what each may see) and its actions."""
 from __future__ import annotations
 
+import os
+
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -153,6 +155,9 @@ def attachment(number: str, attachment_id: int):
     if not a.public and "internal" not in visibilities_for(current_user, ticket):
         abort(404)
     path = att.path_of(current_app.config["UPLOAD_DIR"], a.stored_name)
+    if not os.path.isfile(path):
+        current_app.logger.error("attachment %s of %s is missing on disk", a.id, ticket.number)
+        abort(404)
     resp = send_file(path, mimetype=a.content_type, as_attachment=True, download_name=a.filename,
                      max_age=0)
     resp.headers["X-Content-Type-Options"] = "nosniff"

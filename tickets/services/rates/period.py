@@ -81,6 +81,11 @@ def today() -> date:
     return to_local(now()).date()
 
 
+# The trend reaches 12 weeks back and a period's end one day on: stay far from date's limits.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
+
+
 def parse_period(first: str | None = None, last: str | None = None, week: str | None = None,
                  month: str | None = None) -> Period:
     """A period from the picker: an ISO week ("2026-W45"), a month ("2026-11"), or from/to days.
@@ -93,7 +98,7 @@ def parse_period(first: str | None = None, last: str | None = None, week: str | 
         m = re.fullmatch(r"(\d{4})-W(\d{1,2})", week.strip())
         try:
             period = week_of(date.fromisocalendar(int(m[1]), int(m[2]), 1)) if m else None
-        except ValueError:
+        except (ValueError, OverflowError):
             period = None
         if period is None:
             errors["week"] = _l("Please give a week as 2026-W45.")
@@ -101,7 +106,7 @@ def parse_period(first: str | None = None, last: str | None = None, week: str | 
         m = re.fullmatch(r"(\d{4})-(\d{1,2})", month.strip())
         try:
             period = month_of(date(int(m[1]), int(m[2]), 1)) if m else None
-        except ValueError:
+        except (ValueError, OverflowError):
             period = None
         if period is None:
             errors["month"] = _l("Please give a month as 2026-11.")
@@ -120,6 +125,8 @@ def parse_period(first: str | None = None, last: str | None = None, week: str | 
                 errors["to"] = _l("A period is at most two years.")
     else:
         period = month_of(today())
+    if not errors and period is not None and not (EARLIEST <= period.first and period.last <= LATEST):
+        errors["from"] = _l("Please give a period between 2000 and 2099.")
     if errors:
         raise InvalidInput(_l("Please correct the period."), errors)
     return period
