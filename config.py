@@ -138,6 +138,8 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
 
     @staticmethod
     def check(app) -> None:
@@ -148,6 +150,8 @@ class ProductionConfig(Config):
                 raise RuntimeError(
                     f"{key} must be set to a real secret (16+ characters) in production"
                 )
+        if os.environ.get("BIHUAN_FROZEN_NOW"):
+            raise RuntimeError("BIHUAN_FROZEN_NOW is for demos and tests; unset it in production")
 
 
 CONFIGS = {

@@ -71,8 +71,9 @@ def _ts(text: str) -> datetime:
 
 def _count(stmt) -> int:
     stmt = stmt.order_by(None)
-    if stmt._group_by_clauses:  # a grouped list counts its groups
-        return db.session.scalar(db.select(func.count()).select_from(stmt.subquery())) or 0
+    if stmt._group_by_clauses:  # a grouped list counts its groups: the grouping columns are enough
+        groups = stmt.with_only_columns(*stmt._group_by_clauses, maintain_column_froms=True)
+        return db.session.scalar(db.select(func.count()).select_from(groups.subquery())) or 0
     return db.session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True)) or 0
 
 
@@ -218,13 +219,22 @@ def _closed_page(state):
 # --- dissatisfied ratings: one row per feedback ------------------------------------------
 
 
+def _needs_ticket(f: DeskFilters, official_on_ticket: bool = True) -> bool:
+    """Whether the filters read the ticket: a count without them never joins it (a lookup per row)."""
+    return bool(f.department_id or f.category_id or (official_on_ticket and f.official_id))
+
+
 def _dissatisfied_base(f, at):
-    return _filtered(db.select(Feedback, Ticket).join(Ticket, Feedback.ticket_id == Ticket.id)
-                     .where(Feedback.rating == "dissatisfied"), f)
+    """The count's statement: the feedbacks alone (ix_feedbacks_rating) unless a filter reads the ticket."""
+    stmt = db.select(Feedback).where(Feedback.rating == "dissatisfied")
+    if _needs_ticket(f):
+        stmt = _filtered(stmt.join(Ticket, Feedback.ticket_id == Ticket.id), f)
+    return stmt
 
 
 def _dissatisfied_page(f, at, after, size):
-    stmt = _dissatisfied_base(f, at)
+    stmt = _filtered(db.select(Feedback, Ticket).join(Ticket, Feedback.ticket_id == Ticket.id)
+                     .where(Feedback.rating == "dissatisfied"), f)
     p = _parts(after, 1)
     if p and parse_id(p[0]):
         stmt = stmt.where(Feedback.id < parse_id(p[0]))
@@ -247,8 +257,9 @@ def _extensions_base(f, at):
     days = func.sum(case((ExtensionRequest.status == "approved", ExtensionRequest.days), else_=0)).label("days")
     tickets = func.count(func.distinct(ExtensionRequest.ticket_id)).label("tickets")
     stmt = (db.select(ExtensionRequest.requested_by_id, n, approved, denied, pending, days, tickets)
-            .join(Ticket, ExtensionRequest.ticket_id == Ticket.id)
             .group_by(ExtensionRequest.requested_by_id))
+    if _needs_ticket(f, official_on_ticket=False):  # the official filter is on requested_by_id
+        stmt = stmt.join(Ticket, ExtensionRequest.ticket_id == Ticket.id)
     return _filtered(stmt, f, official_col=ExtensionRequest.requested_by_id)
 
 

@@ -1,0 +1,34 @@
+"""Production refuses to start without real secrets."""
+import pytest
+
+from config import DEV_AUDIT_KEY, DEV_SECRET, ProductionConfig
+from tickets import create_app
+
+
+def _prod(**values):
+    return type("Prod", (ProductionConfig,), values)
+
+
+@pytest.mark.parametrize("secret, audit", [
+    (DEV_SECRET, "a-real-audit-key-of-length"),
+    ("a-real-secret-key-of-length", DEV_AUDIT_KEY),
+    ("", "a-real-audit-key-of-length"),
+    ("short", "a-real-audit-key-of-length"),
+])
+def test_production_refuses_missing_or_development_secrets(secret, audit):
+    with pytest.raises(RuntimeError):
+        create_app(_prod(SECRET_KEY=secret, AUDIT_KEY=audit, SQLALCHEMY_DATABASE_URI="sqlite://"))
+
+
+def test_production_starts_with_real_secrets(monkeypatch):
+    monkeypatch.delenv("BIHUAN_FROZEN_NOW", raising=False)
+    app = create_app(_prod(SECRET_KEY="a-real-secret-key-of-length", AUDIT_KEY="a-real-audit-key-of-length",
+                           SQLALCHEMY_DATABASE_URI="sqlite://"))
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_production_refuses_a_frozen_clock(monkeypatch):
+    monkeypatch.setenv("BIHUAN_FROZEN_NOW", "2026-11-28T01:00:00Z")
+    with pytest.raises(RuntimeError):
+        create_app(_prod(SECRET_KEY="a-real-secret-key-of-length", AUDIT_KEY="a-real-audit-key-of-length",
+                         SQLALCHEMY_DATABASE_URI="sqlite://"))
