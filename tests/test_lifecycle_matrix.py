@@ -18,27 +18,17 @@ import os
 from datetime import datetime
 
 import pytest
-from sqlalchemy import func
 
 from config import TestingConfig
 from tickets import create_app
 from tickets.extensions import db
-from tickets.models import (
-    Attachment,
-    Clock,
-    Event,
-    ExtensionRequest,
-    Feedback,
-    Handling,
-    Question,
-    Ticket,
-    TransferRequest,
-)
+from tickets.models import Event, Ticket
 from tickets.reference import ensure_reference_data
 from tickets.services.actions import perform, record_feedback
 from tickets.services.errors import Refused, StaleTicket
 from tickets.timeutil import from_local, now, set_now, to_local
 
+from .records import count, snapshot
 from .conftest import Park, file_request
 
 # --- the literal matrix --------------------------------------------------------------------
@@ -243,36 +233,6 @@ def assert_nothing_written(ticket_id: int, before: dict):
     assert not (db.session.new or db.session.dirty or db.session.deleted), "a refused action left changes"
     assert snapshot(ticket_id) == before
     db.session.rollback()
-
-
-def count(model, **where) -> int:
-    stmt = db.select(func.count()).select_from(model)
-    for k, v in where.items():
-        stmt = stmt.where(getattr(model, k) == v)
-    return db.session.scalar(stmt)
-
-
-def snapshot(ticket_id: int) -> dict:
-    """What the database holds about the ticket and the tables an action may write."""
-    db.session.expire_all()
-    row = db.session.execute(
-        db.select(Ticket.state, Ticket.version, Ticket.event_count, Ticket.head_hash, Ticket.lead_id,
-                  Ticket.department_id, Ticket.round, Ticket.closed_at, Ticket.transfer_count,
-                  Ticket.solved, Ticket.rating, Ticket.due_at).where(Ticket.id == ticket_id)
-    ).one()
-    return {
-        "ticket": tuple(row),
-        "events": count(Event),
-        "clocks": count(Clock),
-        "open_clocks": count(Clock, ticket_id=ticket_id, stopped_at=None),
-        "feedbacks": count(Feedback),
-        "handlings": count(Handling),
-        "questions": count(Question),
-        "extensions": count(ExtensionRequest),
-        "transfers": count(TransferRequest),
-        "pending_transfers": count(TransferRequest, ticket_id=ticket_id, status="pending"),
-        "attachments": count(Attachment),
-    }
 
 
 # --- the matrix ----------------------------------------------------------------------------

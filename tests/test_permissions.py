@@ -9,28 +9,18 @@ from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func
 from werkzeug.routing import IntegerConverter
 
 from config import TestingConfig
 from tickets import create_app
 from tickets.extensions import db
-from tickets.models import (
-    Attachment,
-    Clock,
-    Event,
-    ExtensionRequest,
-    Feedback,
-    Handling,
-    Question,
-    Ticket,
-    TransferRequest,
-)
+from tickets.models import Attachment, Clock, Event, Ticket
 from tickets.reference import ensure_reference_data
 from tickets.services.actions import perform
 from tickets.services.common import Upload
 from tickets.timeutil import now, to_local
 
+from .records import count, snapshot
 from .conftest import PASSWORD, Park, accept, file_request, handle
 
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
@@ -38,28 +28,6 @@ PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R
 
 def today() -> date:
     return to_local(now()).date()
-
-
-def count(model, **where) -> int:
-    stmt = db.select(func.count()).select_from(model)
-    for k, v in where.items():
-        stmt = stmt.where(getattr(model, k) == v)
-    return db.session.scalar(stmt)
-
-
-def snapshot(ticket_id: int) -> dict:
-    db.session.expire_all()
-    row = db.session.execute(
-        db.select(Ticket.state, Ticket.version, Ticket.event_count, Ticket.head_hash, Ticket.lead_id,
-                  Ticket.department_id, Ticket.round, Ticket.closed_at).where(Ticket.id == ticket_id)
-    ).one()
-    return {
-        "ticket": tuple(row),
-        **{m.__name__: count(m) for m in (Ticket, Event, Clock, Feedback, Handling, Question,
-                                           ExtensionRequest, TransferRequest, Attachment)},
-        "pending_transfers": count(TransferRequest, ticket_id=ticket_id, status="pending"),
-        "pending_extensions": count(ExtensionRequest, ticket_id=ticket_id, status="pending"),
-    }
 
 
 def page(client, url: str, status: int = 200) -> str:

@@ -21,9 +21,6 @@ def load_user(user_id: str):
     return user if user is not None and user.active else None
 
 
-LEVEL_LABELS = {}
-
-
 def _level_labels():
     from flask_babel import lazy_gettext as _l
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..lifecycle import OPEN_STATES
@@ -84,6 +85,8 @@ def queue(user: User, f: Filters, page_size: int = 25):
                                   and_(Ticket.queue_due_at == due, Ticket.id > last_id)))
         except ValueError:
             pass
+    # The page shows each row's firm, category and lead: load them in one query each, not per row.
+    stmt = stmt.options(selectinload(Ticket.firm), selectinload(Ticket.category), selectinload(Ticket.lead))
     rows = db.session.scalars(stmt.order_by(Ticket.queue_due_at, Ticket.id).limit(page_size + 1)).all()
     cursor = None
     if len(rows) > page_size:

@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..forms_common import RequestForm, category_choices, uploads_from
@@ -34,6 +35,7 @@ def my_requests():
     before = parse_id(request.args.get("before"))
     if before:
         stmt = stmt.where(Ticket.id < before)
+    stmt = stmt.options(selectinload(Ticket.lead), selectinload(Ticket.department))
     rows = db.session.scalars(stmt.order_by(Ticket.id.desc()).limit(page_size + 1)).all()
     more = len(rows) > page_size
     rows = rows[:page_size]

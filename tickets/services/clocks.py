@@ -1,7 +1,7 @@
 """Starting, stopping, extending and recomputing a ticket's clocks."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from flask import current_app
 

@@ -13,8 +13,7 @@ import json
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func
 
 from ..audit import append_event, canonical_json, format_time
 from ..extensions import db
@@ -25,28 +24,15 @@ from ..workdays import WorkCalendar
 from . import notify
 from .common import parse_id, raise_if, require_choice, require_text
 from .errors import Refused
+from .numbers import take
 
 TEXT_MAX = 5000
 NOTICE_ACTIONS = ("issue_notice", "explain_notice", "conclude_notice")
 
 
 def next_notice_number(year: int) -> str:
-    """DB-2026-0001: the year's counter row incremented with one UPDATE ... RETURNING (no race)."""
-    stmt = (
-        update(NoticeCounter)
-        .where(NoticeCounter.year == year)
-        .values(last=NoticeCounter.last + 1)
-        .returning(NoticeCounter.last)
-    )
-    value = db.session.execute(stmt).scalar()
-    if value is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(NoticeCounter(year=year, last=0))
-        except IntegrityError:
-            pass  # another issue created it first
-        value = db.session.execute(stmt).scalar()
-    return f"DB-{year}-{value:04d}"
+    """DB-2026-0001, from its own yearly counter."""
+    return f"DB-{year}-{take(NoticeCounter, year):04d}"
 
 
 def notices_of(ticket: Ticket) -> list[SupervisionNotice]:

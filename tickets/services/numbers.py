@@ -1,4 +1,4 @@
-"""Ticket numbers like 2026-000123, taken without a race."""
+"""Numbers taken without a race: tickets (2026-000123) and supervision notices (DB-2026-0001)."""
 from __future__ import annotations
 
 from sqlalchemy import update
@@ -8,25 +8,25 @@ from ..extensions import db
 from ..models import TicketCounter
 
 
-def next_number(year: int) -> str:
-    """Take the next number of `year` inside the caller's transaction.
+def take(counter, year: int) -> int:
+    """The next value of `counter` (a model with `year` and `last`) for `year`, in the caller's transaction.
 
     The counter row is incremented with one UPDATE ... RETURNING, which the
-    database serialises: two concurrent filings can never get the same number
-    (max()+1 could). A year's first number creates the row in a savepoint.
+    database serialises: two concurrent callers can never get the same value
+    (max()+1 could). A year's first value creates the row in a savepoint.
     """
-    stmt = (
-        update(TicketCounter)
-        .where(TicketCounter.year == year)
-        .values(last=TicketCounter.last + 1)
-        .returning(TicketCounter.last)
-    )
+    stmt = update(counter).where(counter.year == year).values(last=counter.last + 1).returning(counter.last)
     value = db.session.execute(stmt).scalar()
     if value is None:
         try:
             with db.session.begin_nested():
-                db.session.add(TicketCounter(year=year, last=0))
+                db.session.add(counter(year=year, last=0))
         except IntegrityError:
-            pass  # another filing created it first
+            pass  # another transaction created it first
         value = db.session.execute(stmt).scalar()
-    return f"{year}-{value:06d}"
+    return value
+
+
+def next_number(year: int) -> str:
+    """The next ticket number of `year`."""
+    return f"{year}-{take(TicketCounter, year):06d}"
