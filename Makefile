@@ -39,8 +39,12 @@ run: venv translations
 system-deps:
 	bash scripts/install_system_deps.sh
 
+# The whole suite, then again under faketime at two hours when UTC and Shanghai disagree
+# about the date (scripts/test_at_odd_hours.sh); `make test ODD_HOURS=0` skips the reruns.
+ODD_HOURS ?= 1
 test: $(TEST_STAMP) system-deps translations
 	$(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
+	@if [ "$(ODD_HOURS)" = "1" ]; then bash scripts/test_at_odd_hours.sh tests $(PYTEST_ARGS); fi
 
 # Leaves instance/ (the database, uploads and mail of `make run`) alone.
 clean:

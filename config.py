@@ -150,8 +150,9 @@ class ProductionConfig(Config):
                 raise RuntimeError(
                     f"{key} must be set to a real secret (16+ characters) in production"
                 )
-        if os.environ.get("BIHUAN_FROZEN_NOW"):
-            raise RuntimeError("BIHUAN_FROZEN_NOW is for demos and tests; unset it in production")
+        for name in ("BIHUAN_FROZEN_NOW", "BIHUAN_CLOCK_OFFSET"):
+            if os.environ.get(name):
+                raise RuntimeError(f"{name} is for demos and tests; unset it in production")
 
 
 CONFIGS = {

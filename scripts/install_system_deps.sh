@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # The system packages the tests need: Chromium (for Playwright), a Redis server,
-# and the Noto CJK fonts (so that Chinese renders in screenshots and PDFs).
+# the Noto CJK fonts (so that Chinese renders in screenshots and PDFs), and faketime
+# (libfaketime: the suite runs again at hours when UTC and Shanghai disagree on the date).
 # Idempotent: installs only when something is missing.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=("chromium")
 command -v redis-server >/dev/null 2>&1 || missing+=("redis-server")
+command -v faketime >/dev/null 2>&1 || missing+=("faketime")
 if ! { fc-list 2>/dev/null | grep -qi "Noto Sans CJK" \
         || dpkg -s fonts-noto-cjk >/dev/null 2>&1; }; then
     missing+=("Noto CJK fonts")
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "System dependencies present: chromium, redis-server, Noto CJK fonts"
+    echo "System dependencies present: chromium, redis-server, faketime, Noto CJK fonts"
     exit 0
 fi
 
@@ -24,5 +26,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 $SUDO apt-get update -q
 $SUDO env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -q chromium fonts-noto-cjk redis-server
+    apt-get install -y -q chromium fonts-noto-cjk redis-server faketime
 echo "System dependencies installed"

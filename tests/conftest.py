@@ -11,10 +11,16 @@ from tickets import create_app
 from tickets.extensions import db as _db
 from tickets.models import CalendarDay, CalendarYear, Firm, User
 from tickets.reference import ensure_reference_data
-from tickets.timeutil import from_local, set_now
+from tickets.timeutil import from_local, local_today, set_now
 from tickets.validators import credit_check_char
 
 PASSWORD = "correct horse 7"
+# Every test runs "at" this moment unless it sets its own (the `clock` fixture, set_now,
+# frozen): Tuesday 24 November 2026, 07:30 in Shanghai, a working day, which is still
+# Monday 23:30 in UTC. Nothing a test checks may depend on the wall clock, so CI gives the
+# same answer at any hour; and because the UTC and the Shanghai dates differ at this moment,
+# code (or a test) that takes a UTC date for the local one fails every time, not only at night.
+KNOWN_NOW = from_local(datetime(2026, 11, 24, 7, 30))
 
 
 def credit_code(n: int) -> str:
@@ -35,6 +41,14 @@ def cheap_passwords(monkeypatch):
     real = security.generate_password_hash
     monkeypatch.setattr(org, "generate_password_hash",
                         lambda password, method=None, salt_length=16: real(password, "pbkdf2:sha256:1000"))
+
+
+@pytest.fixture(autouse=True)
+def known_now():
+    """The service clock stands at KNOWN_NOW for the test; set back to the real clock after."""
+    set_now(KNOWN_NOW)
+    yield KNOWN_NOW
+    set_now(None)
 
 
 @pytest.fixture
@@ -176,4 +190,4 @@ def handle(park, ticket, by=None):
     from tickets.services.actions import perform
 
     return perform(ticket, "handle", by or park.hr_official, outcome="resolved", what_was_done="推荐了 30 名工人",
-                   explanation="", contact_method="phone", contacted_on=ticket.created_at.date())
+                   explanation="", contact_method="phone", contacted_on=local_today())

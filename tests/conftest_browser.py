@@ -20,7 +20,7 @@ from config import TestingConfig
 from tickets import create_app
 from tickets.extensions import db
 
-from .conftest import PASSWORD, Park
+from .conftest import KNOWN_NOW, PASSWORD, Park
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -56,7 +56,8 @@ def live_server(tmp_path):
         UPLOAD_DIR = str(tmp_path / "uploads")
         MAIL_DIR = str(tmp_path / "mail")
 
-    set_now(None)                        # the real clock: the browser's dates are today's
+    # A running clock from the known moment: time passes for the live server, the date is known.
+    set_now(KNOWN_NOW, running=True)
     app = create_app(BrowserConfig)
     with app.app_context():
         db.create_all()
@@ -92,13 +93,22 @@ def live_server(tmp_path):
             db.engine.dispose()
 
 
+def browser_env() -> dict:
+    """The environment for Chromium: without libfaketime, which makes it hang at start.
+
+    scripts/test_at_odd_hours.sh moves the clock of the test process (and so of the live
+    server) with LD_PRELOAD; the browser only renders what the server sends, on its own clock.
+    """
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+
+
 @pytest.fixture
 def browser():
     """Debian's Chromium, headless, through Playwright's sync API."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, env=browser_env())
         try:
             yield b
         finally:

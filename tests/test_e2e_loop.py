@@ -8,10 +8,9 @@ One browser context per person; CSRF is on. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from playwright.sync_api import Page, expect
+
+from tickets.timeutil import local_today
 
 from .conftest_browser import (  # noqa: F401  (fixtures: artifacts, browser, live_server)
     artifacts, browser, has_catalog, live_server, make_pdf, translator)
@@ -81,7 +80,7 @@ def handle(page: Page, t, outcome: str, what: str, why: str = "") -> None:
     if why:
         form.get_by_label(t("Why (required unless resolved)"), exact=True).fill(why)
     form.get_by_label(t("How the firm was contacted"), exact=True).select_option("phone")
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    today = local_today().isoformat()  # the live server's date, as the service derives it
     form.get_by_label(t("When the firm was contacted"), exact=True).fill(today)
     submit_and_check(page, form, page.locator(".state[data-state=handled]"))
 

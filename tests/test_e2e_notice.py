@@ -16,7 +16,7 @@ from tickets.extensions import db
 from tickets.models import User
 from tickets.services.actions import perform
 from tickets.services.filing import file_ticket
-from tickets.timeutil import now, set_now
+from tickets.timeutil import clock_offset, now, set_now, set_offset
 
 from .conftest_browser import (  # noqa: F401  (fixtures: artifacts, browser, live_server)
     artifacts, browser, live_server, translator)
@@ -31,6 +31,7 @@ def overdue_ticket(server) -> str:
         users = {u.username: u for u in db.session.scalars(db.select(User))}
         firm_user = users[server.users["firm_user"]]
         official = users[server.users["hr_official"]]
+        running = clock_offset()  # the live server's running clock, put back after
         set_now(now() - timedelta(days=30))
         try:
             t = file_ticket(firm_user, firm_id=firm_user.firm_id, category_id=server.ids["labor"],
@@ -40,7 +41,7 @@ def overdue_ticket(server) -> str:
                     department_id=official.department_id)
             number = t.number
         finally:
-            set_now(None)
+            set_offset(running)
         db.session.remove()
     return number
 

@@ -224,6 +224,14 @@ def world(tmp_path_factory):
     set_now(None)
 
 
+@pytest.fixture(autouse=True)
+def known_now(world):
+    """This module's known moment (overrides tests/conftest.py's): 10 December 2026, 09:00 Shanghai."""
+    set_now(from_local(datetime(2026, 12, 10, 9)))
+    yield
+    set_now(None)
+
+
 @pytest.fixture
 def data(world):
     return world.t

@@ -8,26 +8,42 @@ BIHUAN_FROZEN_NOW (environment, ISO 8601, UTC unless it names an offset, e.g.
 "2026-11-28T01:00:00Z"): when set, `now()` returns that fixed time in this
 process (unless `frozen`/`set_now` set another). For demos and for tests that
 start a CLI or worker process "at" a given moment; never set it in production.
+
+BIHUAN_CLOCK_OFFSET (environment, seconds, may be negative): `now()` is the
+system clock moved by that much, still running. The tests start every process
+of a run (the test process, a Celery worker, a CLI) with the same offset, so
+that they agree with each other on a known date whatever the hour of the
+machine; production refuses it too.
 """
 from __future__ import annotations
 
 import contextlib
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-_frozen: list[datetime] = []
+# The clocks set in this process, innermost last: a datetime stands still, a timedelta
+# is an offset to the running system clock.
+_frozen: list[datetime | timedelta] = []
+
+
+def _system() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def now() -> datetime:
-    """Current time as naive UTC, or the frozen time while one is set."""
+    """Current time as naive UTC, or the frozen (or offset) time while one is set."""
     if _frozen:
-        return _frozen[-1]
+        top = _frozen[-1]
+        return _system() + top if isinstance(top, timedelta) else top
     env = os.environ.get("BIHUAN_FROZEN_NOW")
     if env:
         return _parse_frozen(env)
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    offset = os.environ.get("BIHUAN_CLOCK_OFFSET")
+    if offset:
+        return _system() + timedelta(seconds=float(offset))
+    return _system()
 
 
 def _parse_frozen(value: str) -> datetime:
@@ -47,11 +63,33 @@ def frozen(at: datetime):
         _frozen.pop()
 
 
-def set_now(at: datetime | None) -> None:
-    """Move the clock for the rest of the process (demo seeding)."""
+def set_now(at: datetime | None, running: bool = False) -> None:
+    """Move the clock for the rest of the process (demo seeding, tests).
+
+    running=True: the clock reads `at` now and then runs on with the system clock
+    (a live server in a test, where time must pass but the date must be known).
+    """
     _frozen.clear()
     if at is not None:
-        _frozen.append(at)
+        _frozen.append(at - _system() if running else at)
+
+
+def set_offset(offset: timedelta | None) -> None:
+    """Run the clock `offset` ahead of (or behind) the system clock; None: the system clock."""
+    _frozen.clear()
+    if offset is not None:
+        _frozen.append(offset)
+
+
+def clock_offset() -> timedelta | None:
+    """The offset of a running clock set with set_now(..., running=True), for a child process."""
+    top = _frozen[-1] if _frozen else None
+    return top if isinstance(top, timedelta) else None
+
+
+def local_today():
+    """Today's date in Asia/Shanghai, by the service clock: the date users mean by "today"."""
+    return to_local(now()).date()
 
 
 def to_local(at: datetime | None) -> datetime | None:

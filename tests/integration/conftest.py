@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -25,6 +26,8 @@ import psutil
 import pytest
 
 from config import TestingConfig
+from tests.conftest import KNOWN_NOW
+from tickets.timeutil import set_offset
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the venv's bin, where `celery` and `pybabel` live
@@ -39,6 +42,11 @@ VISIBILITY_TIMEOUT = 10
 # Tables that hold the park (people, firms, reference data); every other table is emptied between tests.
 KEEP_TABLES = {"departments", "categories", "users", "user_roles", "firms", "calendar_years",
                "calendar_days", "ticket_counters"}
+
+
+def system_now() -> datetime:
+    """The machine's clock (naive UTC): only to work out the offset of the module's clock."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def free_port() -> int:
@@ -221,8 +229,10 @@ def compile_catalogs() -> None:
 class WorkerEnv:
     """The shared SQLite file, the test app bound to it, and the environment a worker needs."""
 
-    def __init__(self, app, db_path: Path, env: dict[str, str], users: dict[str, int], root: Path):
+    def __init__(self, app, db_path: Path, env: dict[str, str], users: dict[str, int], root: Path,
+                 offset: timedelta):
         self.app = app
+        self.offset = offset  # of the module's running clock, shared with the worker
         self.db_path = db_path
         self.env = env
         self.users = users  # attribute name on Park (or extra name) -> user id
@@ -291,6 +301,9 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
         assert mode == "wal", mode
         db.session.remove()
 
+    # Every process of the module (this one and the worker) runs the same clock: the system
+    # clock moved so that it read KNOWN_NOW when the module started. The date is known, time passes.
+    offset = timedelta(seconds=round((KNOWN_NOW - system_now()).total_seconds()))
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SMTP_", "OUTBOX_", "CELERY_", "DELIVERY_TEST_", "TEST_", "FLASK_", "BIHUAN_"))}
     env.update({
@@ -312,8 +325,9 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": str(ROOT),
+        "BIHUAN_CLOCK_OFFSET": str(int(offset.total_seconds())),
     })
-    yield WorkerEnv(app, db_path, env, users, root)
+    yield WorkerEnv(app, db_path, env, users, root, offset)
     with app.app_context():
         db.engine.dispose()
 
@@ -484,6 +498,7 @@ def delivery(worker_env, celery_worker, celery_app, redis_server, smtp_server):
     from tickets.models import User
     from tickets.timeutil import set_now
 
+    set_offset(worker_env.offset)  # the worker's clock, not the frozen one of tests/conftest.py
     redis_server.start()
     smtp_server.start()
     if celery_worker.proc.poll() is not None:
@@ -499,6 +514,5 @@ def delivery(worker_env, celery_worker, celery_app, redis_server, smtp_server):
             user.active = user.id != worker_env.users["coord2"]
         db.session.commit()
         yield Delivery(worker_env, celery_worker, redis_server, smtp_server)
-        set_now(None)
         db.session.remove()
     set_now(None)

@@ -21,7 +21,7 @@ from ..services.actions import perform, record_feedback
 from ..services.common import Upload
 from ..services.errors import ServiceError
 from ..services.filing import file_ticket
-from ..timeutil import now, set_now, to_local
+from ..timeutil import local_today, set_now, to_local
 from . import texts
 from .plans import Plan
 from .timeline import FIRM_HOURS, OFFICE_HOURS, Days
@@ -295,7 +295,7 @@ class Director:
             why = rng.choice(texts.EXPLAIN_PARTLY)
         elif outcome == "unresolved":
             why = rng.choice(texts.EXPLAIN_UNRESOLVED)
-        today = to_local(now()).date()
+        today = local_today()
         created = to_local(t.created_at).date()
         contacted = max(created, today - timedelta(days=rng.choice([0, 0, 0, 1, 2])))
         uploads = []

@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..permissions import require_page
 from ..services import exports as svc
 from ..services.errors import InvalidInput
-from ..timeutil import now, to_local
+from ..timeutil import local_today
 from . import bp
 from .forms import ExportForm
 
@@ -32,7 +32,7 @@ def index():
     require_page("exports")
     form = ExportForm()
     if request.method == "GET":
-        today = to_local(now()).date()
+        today = local_today()
         form.first.data = form.first.data or today.replace(day=1).isoformat()
         form.last.data = form.last.data or today.isoformat()
         return _page(form)

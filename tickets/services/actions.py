@@ -26,7 +26,7 @@ from ..models import (
     User,
 )
 from ..permissions import _open_question, _pending, may
-from ..timeutil import now, to_local
+from ..timeutil import local_today, now, to_local
 from . import clocks, notices, notify
 from .common import SavedFiles, check_uploads, parse_id, raise_if, require_choice, require_text
 from .errors import InvalidInput, Refused, StaleTicket
@@ -127,7 +127,7 @@ def _handle(ticket, actor, data, files):
             contacted = date.fromisoformat(contacted)
         except ValueError:
             contacted = None
-    today = to_local(now()).date()
+    today = local_today()
     if not isinstance(contacted, date) or contacted > today or contacted < to_local(ticket.created_at).date():
         errors["contacted_on"] = _l("Please give the date the firm was contacted (not in the future).")
     checked = check_uploads(errors, data.get("uploads") or [])

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from ..audit import append_event, format_time
 from ..extensions import db
 from ..models import MeetingDecision, MeetingList, Ticket, User
-from ..timeutil import now, to_local
+from ..timeutil import local_today, now, to_local
 from ..workdays import WorkCalendar
 from . import clocks
 from .common import parse_id, raise_if, require_text
@@ -73,7 +73,7 @@ def meeting_decision(ticket: Ticket, actor: User, data: dict, files) -> None:
         errors["list_id"] = _l("The meeting list was not found.")
     what = require_text(errors, "what", data.get("what"), _l("What was decided"), WHAT_MAX)
     who_user, who_text = _who(errors, data)
-    today = to_local(now()).date()
+    today = local_today()
     by_date = parse_day(data.get("by_date"))
     if by_date is None:
         errors["by_date"] = _l("Please give the date by which it is to be done.")

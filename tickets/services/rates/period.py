@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 
-from ...timeutil import from_local, now, to_local
+from ...timeutil import from_local, local_today
 from ..errors import InvalidInput
 
 # Longest period a report covers: two years keeps a week grouping to about a hundred buckets.
@@ -78,7 +78,7 @@ def trend_period(last: date, weeks: int = 12) -> Period:
 
 
 def today() -> date:
-    return to_local(now()).date()
+    return local_today()
 
 
 # The trend reaches 12 weeks back and a period's end one day on: stay far from date's limits.
