@@ -21,6 +21,7 @@ from tickets import create_app
 from tickets.extensions import db
 
 from .conftest import KNOWN_NOW, PASSWORD, Park
+from .procs import without_faketime
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -93,22 +94,13 @@ def live_server(tmp_path):
             db.engine.dispose()
 
 
-def browser_env() -> dict:
-    """The environment for Chromium: without libfaketime, which makes it hang at start.
-
-    scripts/test_at_odd_hours.sh moves the clock of the test process (and so of the live
-    server) with LD_PRELOAD; the browser only renders what the server sends, on its own clock.
-    """
-    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
-
-
 @pytest.fixture
 def browser():
     """Debian's Chromium, headless, through Playwright's sync API."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, env=browser_env())
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, env=without_faketime())
         try:
             yield b
         finally:

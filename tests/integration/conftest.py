@@ -27,6 +27,7 @@ import pytest
 
 from config import TestingConfig
 from tests.conftest import KNOWN_NOW
+from tests.procs import without_faketime
 from tickets.timeutil import set_offset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +113,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=without_faketime())
         log.close()
         wait_for(lambda: self.ping() or (self.proc.poll() is not None and self._died()), 10,
                  f"redis-server on port {self.port}")
