@@ -2,8 +2,8 @@
 from sqlalchemy import func
 
 from tickets.extensions import db
-from tickets.models import (Attachment, Clock, Event, ExtensionRequest, Feedback, Handling, Question, Ticket,
-                            TransferRequest)
+from tickets.models import (Attachment, Clock, Event, ExtensionRequest, Feedback, Handling, Question, RatingReview,
+                            Ticket, TransferRequest)
 
 
 def count(model, **where) -> int:
@@ -24,7 +24,7 @@ def snapshot(ticket_id: int) -> dict:
     return {
         "ticket": tuple(row),
         **{m.__name__: count(m) for m in (Ticket, Event, Clock, Feedback, Handling, Question,
-                                           ExtensionRequest, TransferRequest, Attachment)},
+                                           ExtensionRequest, TransferRequest, Attachment, RatingReview)},
         "open_clocks": count(Clock, ticket_id=ticket_id, stopped_at=None),
         "pending_transfers": count(TransferRequest, ticket_id=ticket_id, status="pending"),
         "pending_extensions": count(ExtensionRequest, ticket_id=ticket_id, status="pending"),

@@ -169,7 +169,7 @@ def test_pages_print_and_xlsx(week48, client, login):
     assert resp.status_code == 200
     assert resp.headers["Content-Disposition"].endswith("meeting-2026-W48.xlsx")
     wb = load_workbook(BytesIO(resp.data))
-    assert wb.sheetnames == ["概况", "未结诉求", "新增诉求", "办结诉求", "不满意与重办"]
+    assert wb.sheetnames == ["概况", "未结诉求", "新增诉求", "办结诉求", "不满意与重办", "办理指标"]
     ws = wb["未结诉求"]
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0] == ("编号", "企业", "诉求标题", "分类", "责任部门", "责任人", "状态", "办理时限", "预警",

@@ -69,6 +69,11 @@ ACTIONS: dict[str, Action] = {
                _l("Explain the supervision notice")),
         Action("conclude_notice", OPEN_STATES + TERMINAL_STATES, None, "notice_concluder",
                _l("Conclude the supervision notice")),
+        # The review (甄别) of a dissatisfied rating: record-only, whatever the ticket's state.
+        Action("propose_exclusion", OPEN_STATES + TERMINAL_STATES, None, "review_proposer",
+               _l("Propose to exclude a rating")),
+        Action("decide_exclusion", OPEN_STATES + TERMINAL_STATES, None, "review_decider",
+               _l("Decide on excluding a rating")),
         # Recorded at the weekly meeting, from the meeting list page (not a ticket-page button).
         Action("meeting_decision", OPEN_STATES, None, "coordinator", _l("Meeting decision"), button=False),
     )

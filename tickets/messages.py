@@ -58,6 +58,9 @@ def subject(kind: str, p: dict) -> str:
                                       number=n, notice=p.get("notice", "")),
         "notice_concluded": lambda: _("%(number)s: supervision notice %(notice)s was concluded",
                                       number=n, notice=p.get("notice", "")),
+        "review_proposed": lambda: _("%(number)s: a proposal to exclude a dissatisfied rating awaits your decision",
+                                     number=n),
+        "review_decided": lambda: _("%(number)s: your proposal to exclude a rating was decided", number=n),
     }
     return texts[kind]() if kind in texts else n
 

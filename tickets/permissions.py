@@ -109,6 +109,20 @@ def _notices(ticket, status: str) -> list:
         db.select(SupervisionNotice).filter_by(ticket_id=ticket.id, status=status).order_by(SupervisionNotice.seq)))
 
 
+def _review_proposer(user, ticket) -> bool:
+    """A coordinator, while the ticket has a dissatisfied rating that no review was proposed for."""
+    from .services.reviews import reviewable
+
+    return user.has("coordinator") and bool(reviewable(ticket))
+
+
+def _review_decider(user, ticket) -> bool:
+    """An inspector, while a proposal waits that they did not make themselves."""
+    from .services.reviews import reviews_of
+
+    return user.has("inspector") and any(r.proposed_by_id != user.id for r in reviews_of(ticket, "proposed"))
+
+
 RULES = {
     "coordinator": _coordinator,
     "own_firm": _own_firm,
@@ -124,6 +138,8 @@ RULES = {
     "inspector_with_lead": _inspector_with_lead,
     "notice_explainer": _notice_explainer,
     "notice_concluder": _notice_concluder,
+    "review_proposer": _review_proposer,
+    "review_decider": _review_decider,
 }
 
 

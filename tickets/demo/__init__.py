@@ -19,7 +19,7 @@ import click
 from sqlalchemy import event as sa_event
 
 from ..extensions import db
-from ..models import Category, Ticket, User
+from ..models import Category, RatingReview, Ticket, User
 from ..reference import ensure_reference_data
 from ..services.calendar import seed_known_years
 from ..services.sweep import sweep
@@ -62,6 +62,27 @@ def seed_oversight(end: datetime) -> None:
                "企业多次反映未获答复，请书面说明办理进展。"]
     for ticket, reason in zip(supervised, reasons):
         perform(ticket, "issue_notice", inspector, reason=reason)
+    seed_reviews(inspector)
+
+
+def seed_reviews(inspector: User) -> None:
+    """Two reviews (甄别) of dissatisfied ratings: one confirmed (the rating excluded, counted
+    apart on the rates page), one waiting for the inspector."""
+    from ..models import Feedback
+    from ..services.actions import perform
+
+    coordinator = db.session.scalar(db.select(User).filter_by(username="coord"))
+    ratings = db.session.scalars(db.select(Feedback).where(Feedback.rating == "dissatisfied")
+                                 .order_by(Feedback.given_at.desc(), Feedback.id).limit(2)).all()
+    reasons = ["企业要求调整规划用地性质，超出园区职权范围，已向企业书面解释。",
+               "企业对办理结果不满意系因银行授信政策，非承办单位原因。"]
+    for n, (fb, reason) in enumerate(zip(ratings, reasons)):
+        ticket = db.session.get(Ticket, fb.ticket_id)
+        perform(ticket, "propose_exclusion", coordinator, feedback_id=fb.id, reason=reason)
+        if n == 0:
+            review = db.session.scalar(db.select(RatingReview).filter_by(feedback_id=fb.id))
+            perform(ticket, "decide_exclusion", inspector, review_id=review.id, decision="confirm",
+                    comment="经核实，情况属实，同意不计入满意率。")
 
 
 def settle_history_notifications(end: datetime) -> None:

@@ -5,6 +5,8 @@ Every page renders the frozen snapshot; only the decisions recorded since are re
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+
+from ..services.rates import MEASURES
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -35,6 +37,7 @@ def _page(week: str, ml, template: str = "meeting/list.html"):
         due_at=svc.build_moment(week) if ml is None else None,
         may_decide=current_user.has("coordinator"),
         staff=svc.staff_choices() if ml is not None and current_user.has("coordinator") else [],
+        measures=MEASURES,
     )
 
 

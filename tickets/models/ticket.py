@@ -146,6 +146,14 @@ class Clock(db.Model):
     notice_id: Mapped[int | None] = mapped_column(
         ForeignKey("supervision_notices.id", ondelete="RESTRICT"), index=True
     )
+    # Who the stage is credited to in the rates (DESIGN.md, Measures): for a handle clock
+    # (a round), the department and lead official holding it, set when the round starts and
+    # moved by a transfer only while the round is not yet overdue, so that a late round stays
+    # with whoever let it fall due; for an accept clock, the coordinator who decided it.
+    credit_department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="RESTRICT")
+    )
+    credit_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     ticket: Mapped[Ticket] = relationship()
 
@@ -163,6 +171,9 @@ class Handling(db.Model):
     contact_method: Mapped[str] = mapped_column(String(16))
     contacted_on: Mapped[date] = mapped_column(Date)
     handled_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    # The ticket's department when the round was handled: the firm's rating of this round
+    # is credited to it (and to handled_by), whatever becomes of the ticket later.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="RESTRICT"))
     handled_at: Mapped[datetime] = mapped_column(DateTime, default=now)
 
 
@@ -238,6 +249,9 @@ class TransferRequest(db.Model):
         ForeignKey("departments.id", ondelete="RESTRICT")
     )
     to_lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    # The lead official the ticket had when the transfer was asked for: the rates credit
+    # the transfer to them and to from_department.
+    from_lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))

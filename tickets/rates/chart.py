@@ -7,7 +7,8 @@ from ..services.rates import Measure
 
 WIDTH, HEIGHT = 340, 170
 LEFT, RIGHT, TOP, BOTTOM = 40, 10, 12, 26
-COLOURS = {"handling": "#1a4fa0", "resolution": "#1f7a3a", "satisfaction": "#b4232a"}
+COLOURS = {"on_time_handling": "#1a4fa0", "resolution": "#1f7a3a", "satisfaction": "#b4232a",
+           "first_time_satisfaction": "#8a5a00"}
 
 
 def _fmt(value: float) -> str:

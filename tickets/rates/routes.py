@@ -12,13 +12,14 @@ from flask_babel import lazy_gettext as _l
 from ..permissions import require_page
 from ..services.errors import InvalidInput
 from ..services.rates import BY, MEASURES, compute, export, month_of, parse_period, today, trend, week_of
-from ..services.rates.report import APART_NOTE, STAGE_FORMULA, STAGE_LABELS, STAGES, UNIT_NOTE
+from ..services.rates.report import (APART_NOTE, MIN_DENOMINATOR, REVIEW_NOTE, STAGE_FORMULA, STAGE_LABELS,
+                                     STAGES, UNIT_NOTE)
 from . import bp
 from .chart import line_chart
 
 BY_LABELS = {"department": _l("Department"), "official": _l("Official"), "category": _l("Category"),
              "week": _l("Week"), "month": _l("Month"), "total": _l("Total")}
-TREND = ("handling", "resolution", "satisfaction")
+TREND = ("on_time_handling", "resolution", "satisfaction")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -57,7 +58,8 @@ def dashboard():
         "rates/dashboard.html", report=report, period=period, by=by, errors=errors, measures=MEASURES,
         by_labels=BY_LABELS, shortcuts=_shortcuts(), charts=charts,
         trend_first=weeks[0]["unit"], trend_last=weeks[-1]["unit"], stages=STAGES, stage_labels=STAGE_LABELS,
-        stage_formula=STAGE_FORMULA, unit_note=UNIT_NOTE, apart_note=APART_NOTE,
+        stage_formula=STAGE_FORMULA, unit_note=UNIT_NOTE, apart_note=APART_NOTE, review_note=REVIEW_NOTE,
+        min_denominator=MIN_DENOMINATOR,
         hidden_note=export.hidden_note(report) if report.hidden else "",
     )
 

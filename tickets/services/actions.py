@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..permissions import _open_question, _pending, may
 from ..timeutil import local_today, now, to_local
-from . import clocks, notices, notify
+from . import clocks, notices, notify, reviews
 from .common import SavedFiles, check_uploads, parse_id, raise_if, require_choice, require_text
 from .errors import InvalidInput, Refused, StaleTicket
 from .meeting_decision import meeting_decision
@@ -79,7 +79,7 @@ def _accept(ticket, actor, data, files):
     lead, dept = _official_in(errors, data.get("lead_id"), data.get("department_id"))
     note = require_text(errors, "note", data.get("note"), _l("Note"), TEXT_MAX, min_len=0)
     raise_if(errors)
-    clocks.stop_clock(ticket, "accept")
+    clocks.decide_accept(ticket, actor)
     ticket.lead_id, ticket.department_id, ticket.round = lead.id, dept.id, 1
     _move(ticket, actor, "accept", "public", {
         "lead_id": lead.id, "lead": lead.name, "department_id": dept.id,
@@ -101,7 +101,7 @@ def _reject(ticket, actor, data, files):
     errors: dict = {}
     reason = require_text(errors, "reason", data.get("reason"), _l("Reason"), TEXT_MAX)
     raise_if(errors)
-    clocks.stop_clock(ticket, "accept")
+    clocks.decide_accept(ticket, actor)
     _move(ticket, actor, "reject", "public", {"reason": reason})
 
 
@@ -135,7 +135,7 @@ def _handle(ticket, actor, data, files):
     clocks.stop_clock(ticket, "handle")
     db.session.add(Handling(ticket_id=ticket.id, round=ticket.round, outcome=outcome, what_was_done=done,
                             contact_method=method, contacted_on=contacted, handled_by_id=actor.id,
-                            handled_at=now()))
+                            department_id=ticket.department_id, handled_at=now()))
     saved = files.save(ticket, checked, actor.id)
     _move(ticket, actor, "handle", "public", {
         "round": ticket.round, "outcome": outcome, "what_was_done": done, "explanation": why,
@@ -272,7 +272,8 @@ def _request_transfer(ticket, actor, data, files):
         errors["to_lead_id"] = _l("The ticket already has this lead official.")
     raise_if(errors)
     req = TransferRequest(ticket_id=ticket.id, from_department_id=ticket.department_id,
-                          to_department_id=dept.id, to_lead_id=lead.id if lead else None, reason=reason,
+                          from_lead_id=ticket.lead_id, to_department_id=dept.id,
+                          to_lead_id=lead.id if lead else None, reason=reason,
                           requested_by_id=actor.id, requested_at=now())
     db.session.add(req)
     db.session.flush()
@@ -303,6 +304,8 @@ def _transfer(ticket, actor, data, files):
         "reason": req.reason, "comment": comment,
     })
     ticket.lead, ticket.department = lead, req.to_department
+    # The round passes to the new holder, unless it is already overdue (see clocks.hold_round).
+    clocks.hold_round(ticket, clocks.open_clock(ticket, "handle"))
 
 
 def _deny_transfer(ticket, actor, data, files):
@@ -341,6 +344,8 @@ HANDLERS = {
     "inspector_note": _inspector_note,
     # Supervision notices: record-only, in services/notices.py.
     "issue_notice": notices.issue, "explain_notice": notices.explain, "conclude_notice": notices.conclude,
+    # The review of a dissatisfied rating: record-only, in services/reviews.py.
+    "propose_exclusion": reviews.propose, "decide_exclusion": reviews.decide,
 }
 HANDLERS["meeting_decision"] = meeting_decision
 assert set(HANDLERS) == set(ACTIONS), "every lifecycle action has exactly one handler"

@@ -64,9 +64,31 @@ def start_clock(ticket: Ticket, kind: str, cal: WorkCalendar | None = None) -> C
         deadline_version=1,
         next_step_at=d.yellow_at,
     )
+    if kind == "handle":
+        # A round is credited to the department and lead that start it (DESIGN.md, Measures).
+        clock.credit_department_id, clock.credit_user_id = ticket.department_id, ticket.lead_id
     db.session.add(clock)
     _mirror(ticket, clock)
     return clock
+
+
+def hold_round(ticket: Ticket, clock: Clock | None) -> None:
+    """Credit an open round to the ticket's current department and lead, unless it is already overdue.
+
+    Called when a transfer moves the ticket and when the due time moves: a round that fell
+    due under one official stays credited to them when it is transferred afterwards, and
+    passes to the current holder again only if a new due time puts it back in time.
+    """
+    if clock is None or clock.kind != "handle" or clock.stopped_at is not None or now() >= clock.due_at:
+        return
+    clock.credit_department_id, clock.credit_user_id = ticket.department_id, ticket.lead_id
+
+
+def decide_accept(ticket: Ticket, actor) -> None:
+    """Stop the accept clock, credited to the coordinator who accepted or rejected the request."""
+    clock = stop_clock(ticket, "accept")
+    if clock is not None:
+        clock.credit_department_id, clock.credit_user_id = actor.department_id, actor.id
 
 
 def stop_clock(ticket: Ticket, kind: str | None = None) -> Clock | None:
@@ -87,6 +109,7 @@ def extend_clock(ticket: Ticket, clock: Clock, days: int, cal: WorkCalendar | No
     clock.deadline_version += 1
     # A new deadline version starts its ladder again; steps of the old one are void.
     clock.next_step_at = clock.yellow_at
+    hold_round(ticket, clock)
     _mirror(ticket, clock)
 
 
@@ -111,6 +134,7 @@ def recompute_open_clocks(changed: date, actor_id: int | None) -> int:
         clock.deadline_version += 1
         clock.next_step_at = clock.yellow_at
         ticket = clock.ticket
+        hold_round(ticket, clock)
         if ticket.clock_kind == clock.kind:
             _mirror(ticket, clock)
         append_event(
@@ -150,4 +174,5 @@ def set_due(ticket: Ticket, clock: Clock, new_due_day: date, cal: WorkCalendar |
     clock.deadline_version += 1
     # A new deadline version starts its ladder again; steps of the old one are void.
     clock.next_step_at = clock.yellow_at
+    hold_round(ticket, clock)
     _mirror(ticket, clock)

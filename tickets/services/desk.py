@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, literal_column, or_
 
 from ..extensions import db
-from ..models import Category, Clock, Event, ExtensionRequest, Feedback, Firm, Ticket, TransferRequest, User
+from ..models import (Category, Clock, Event, ExtensionRequest, Feedback, Firm, RatingReview, Ticket, TransferRequest,
+                      User)
 from ..timeutil import now
 from ..workdays import WorkCalendar
 from .common import parse_id
@@ -243,7 +244,10 @@ def _dissatisfied_page(f, at, after, size):
     if len(rows) > size:
         rows = rows[:size]
         cursor = str(rows[-1][0].id)
-    return [Row(t, {"feedback": fb}) for fb, t in rows], cursor
+    # The review (甄别) of each rating on the page, if one was proposed: one query for the page.
+    reviews = {r.feedback_id: r for r in db.session.scalars(
+        db.select(RatingReview).where(RatingReview.feedback_id.in_([fb.id for fb, _t in rows])))} if rows else {}
+    return [Row(t, {"feedback": fb, "review": reviews.get(fb.id)}) for fb, t in rows], cursor
 
 
 # --- extension use, grouped by the official who asked -------------------------------------

@@ -156,6 +156,24 @@ def _digest() -> dict | None:
     return {f: _plain(getattr(d, f)) for f in fields if hasattr(d, f)}
 
 
+def _rates(first: date, last: date, at: datetime) -> dict:
+    """The week's rates by department and in total, the same figures as the rates page."""
+    from ..models import Department
+    from .rates import MEASURES, Period, compute, figure
+
+    report = compute(Period(first, last), "department", stages=False, at=at)
+    names = {d.id: d for d in db.session.scalars(db.select(Department))}
+
+    def row(r: dict) -> dict:
+        dept = names.get(r["unit"])
+        return {"unit": r["unit"], "label_zh": dept.name_zh if dept else "", "label_en": dept.name_en if dept else "",
+                "measures": {m.key: figure(r, m) for m in MEASURES},
+                "apart": {k: r[k] for k in ("closed_unconfirmed", "closed_forced", "excluded_ratings")}}
+
+    return {"period_from": first.isoformat(), "period_to": last.isoformat(), "hidden": report.hidden,
+            "departments": [row(r) for r in report.rows], "total": row(report.total)}
+
+
 def compute_snapshot(week: str, at: datetime) -> dict:
     """The list as the database has it at `at`."""
     monday = parse_week(week)
@@ -172,6 +190,7 @@ def compute_snapshot(week: str, at: datetime) -> dict:
         "new": [_item(t, at) for t in sorted(new, key=lambda t: (t.created_at, t.number))],
         "closed": [_item(t, at) for t in sorted(closed, key=lambda t: (t.closed_at, t.number))],
         "reworked": _reworked(at, start, end),
+        "rates": _rates(monday - timedelta(days=7), monday - timedelta(days=1), at),
         "digest": _digest(),
     }
     items = [i for g in groups for i in g["items"]]

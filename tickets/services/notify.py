@@ -100,7 +100,16 @@ ON_ACTION = {
     "issue_notice": ("notice_issued", lambda t: _notice_people(t, "issue_notice")),
     "explain_notice": ("notice_explained", lambda t: _notice_people(t, "explain_notice")),
     "conclude_notice": ("notice_concluded", lambda t: _notice_people(t, "conclude_notice")),
+    # A rating review: the proposal to the inspectors, the decision to whoever proposed it.
+    "propose_exclusion": ("review_proposed", lambda t: users_with_role("inspector")),
+    "decide_exclusion": ("review_decided", lambda t: _review_proposer(t)),
 }
+
+
+def _review_proposer(ticket: Ticket) -> list[User]:
+    from .reviews import proposer_of_last_decision
+
+    return proposer_of_last_decision(ticket)
 
 
 def _notice_people(ticket: Ticket, action: str) -> list[User]:

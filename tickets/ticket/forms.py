@@ -118,11 +118,24 @@ class ConcludeNoticeForm(ActionForm):
     comment = _text(_l("Comment"))
 
 
+class ProposeExclusionForm(ActionForm):
+    feedback_id = SelectField(_l("Dissatisfied rating"), validate_choice=False)
+    reason = _text(_l("Why it should not count (staff only, never the firm)"))
+
+
+class DecideExclusionForm(ActionForm):
+    review_id = SelectField(_l("Proposal"), validate_choice=False)
+    decision = RadioField(_l("Decision"), validators=[InputRequired()], choices=[
+        ("confirm", _l("Confirm: exclude the rating from the figures")), ("refuse", _l("Refuse: the rating counts"))])
+    comment = _text(_l("Comment (required when refusing)"), required=False)
+
+
 FORMS = {
     "accept": AcceptForm, "reject": ReasonForm, "withdraw": WithdrawForm, "handle": HandleForm,
     "feedback": FeedbackForm, "force_close": ReasonForm, "ask": AskForm, "reply": ReplyForm,
     "request_extension": ExtensionForm, "decide_extension": DecisionForm,
     "request_transfer": TransferRequestForm, "transfer": TransferDecisionForm, "note": NoteForm,
     "inspector_note": InspectorNoteForm, "issue_notice": IssueNoticeForm, "explain_notice": ExplainNoticeForm,
-    "conclude_notice": ConcludeNoticeForm,
+    "conclude_notice": ConcludeNoticeForm, "propose_exclusion": ProposeExclusionForm,
+    "decide_exclusion": DecideExclusionForm,
 }

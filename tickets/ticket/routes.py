@@ -16,6 +16,7 @@ from ..models import Attachment, Department, ExtensionRequest, Question, Ticket,
 from ..permissions import allowed_actions, can_view, visibilities_for
 from ..services.actions import perform, record_feedback
 from ..services.errors import ServiceError
+from ..services import reviews
 from ..services.notices import notice_choices, notices_of
 from ..forms_common import uploads_from
 from . import bp
@@ -67,6 +68,10 @@ def build_forms(ticket: Ticket, actions: list[str], locale: str) -> dict:
             form.lead_id.choices = {"": [("", _("— as requested —"))], **officials}
         elif action in ("explain_notice", "conclude_notice"):
             form.notice_id.choices = notice_choices(ticket, action)
+        elif action == "propose_exclusion":
+            form.feedback_id.choices = reviews.feedback_choices(ticket)
+        elif action == "decide_exclusion":
+            form.review_id.choices = reviews.review_choices(ticket)
         forms[action] = form
     return forms
 
@@ -96,6 +101,7 @@ def render_ticket(ticket: Ticket, status: int = 200, errors: dict | None = None)
         liaison=ticket.firm.liaison,
         # Supervision notices are internal: staff read them, the firm never does.
         notices=notices_of(ticket) if staff_view else [],
+        rating_reviews=reviews.reviews_of(ticket) if staff_view else [],
     )
     if current_user.has("leader", "inspector", "coordinator"):
         ctx["chain_breaks"] = verify_ticket(ticket)
@@ -116,7 +122,8 @@ def act(number: str, action: str):
     if action not in FORMS:
         abort(404)
     form = FORMS[action](prefix=action)
-    for name in ("department_id", "lead_id", "to_department_id", "to_lead_id", "notice_id"):
+    for name in ("department_id", "lead_id", "to_department_id", "to_lead_id", "notice_id", "feedback_id",
+                 "review_id"):
         if hasattr(form, name):
             getattr(form, name).choices = []
     if not form.validate():

@@ -1,4 +1,10 @@
-"""The rates as JSON, CSV or XLSX: one row per unit with every numerator and denominator."""
+"""The rates as JSON, CSV or XLSX: one row per unit with every numerator and denominator.
+
+JSON gives each measure as {"numerator": n, "denominator": d, "rate": r} under its name
+(on_time_acceptance, on_time_handling, resolution, satisfaction, first_time_satisfaction,
+participation, rework, transfers_per_ticket); CSV and XLSX give the same figures flat, as
+<name>_numerator, <name>_denominator and <name>_rate columns.
+"""
 from __future__ import annotations
 
 import csv
@@ -7,42 +13,69 @@ import json
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from .report import MEASURES, STAGES, Report
+from .queries import APART
+from .report import MEASURES, MIN_DENOMINATOR, STAGES, Report, figure
 
 FORMATS = ("json", "csv", "xlsx")
+# Counts shown beside the measures: the parts of a numerator, what is counted apart.
+DETAILS = ("extended_rounds", "extended_on_time", "rounds_open_late", "rounds_closed_unhandled", "solved_partly",
+           "rated_satisfied", "rated_basically", "dissatisfied_ratings", "excluded_ratings")
 
 
 def columns() -> list[str]:
-    """Field names in order: the unit, then each measure's numerator, denominator and rate."""
-    cols = ["from", "to", "by", "unit", "label", "tickets"]
+    """Field names in order: the unit, each measure's numerator, denominator and rate, then the details."""
+    cols = ["from", "to", "by", "unit", "label"]
     for m in MEASURES:
-        cols += [m.numerator, m.denominator, m.key + ("_per_ticket" if m.ratio else "_pct")]
-        if m.key == "handling":
-            cols += ["extended_rounds", "extended_on_time"]
-        if m.key == "resolution":
-            cols += ["solved_partly"]
-        if m.key == "satisfaction":
-            cols += ["rated_satisfied", "rated_basically", "dissatisfied_ratings"]
-    cols += ["closed_unconfirmed", "closed_forced", "rejected", "withdrawn"]
+        cols += [f"{m.key}_numerator", f"{m.key}_denominator", f"{m.key}_rate"]
+    cols += list(DETAILS) + list(APART)
     for stage in STAGES:
         cols += [f"{stage}_days_n", f"{stage}_days_median", f"{stage}_days_p90"]
-    return list(dict.fromkeys(cols))  # final_feedback is the denominator of two measures: once
+    return cols
+
+
+def structured(report: Report) -> list[dict]:
+    """The shown rows and the total, each measure as {numerator, denominator, rate}."""
+    head = {"from": report.period.first.isoformat(), "to": report.period.last.isoformat(), "by": report.by}
+    out = []
+    for row in report.all_rows:
+        rec = {**head, "unit": row["unit"], "label": row["label"]}
+        rec.update({m.key: figure(row, m) for m in MEASURES})
+        rec["details"] = {f: row[f] for f in DETAILS}
+        rec["apart"] = {s: row[s] for s in APART}
+        rec["stage_days"] = {s: {"n": row[f"{s}_days_n"], "median": row[f"{s}_days_median"],
+                                 "p90": row[f"{s}_days_p90"]} for s in STAGES}
+        out.append(rec)
+    return out
 
 
 def records(report: Report) -> list[dict]:
-    """The shown rows and the total, each with every column."""
-    head = {"from": report.period.first.isoformat(), "to": report.period.last.isoformat(), "by": report.by}
-    return [{c: {**head, **row}.get(c) for c in columns()} for row in report.all_rows]
+    """The same rows, flat: one value per column."""
+    out = []
+    for rec in structured(report):
+        flat = {k: rec[k] for k in ("from", "to", "by", "unit", "label")}
+        for m in MEASURES:
+            for part in ("numerator", "denominator", "rate"):
+                flat[f"{m.key}_{part}"] = rec[m.key][part]
+        flat.update(rec["details"])
+        flat.update(rec["apart"])
+        for s, d in rec["stage_days"].items():
+            flat.update({f"{s}_days_n": d["n"], f"{s}_days_median": d["median"], f"{s}_days_p90": d["p90"]})
+        out.append(flat)
+    return out
 
 
 def hidden_note(report: Report) -> str:
-    return ngettext("%(num)d unit hidden: fewer than 5 tickets in the period.",
-                    "%(num)d units hidden: fewer than 5 tickets in the period.", report.hidden)
+    return ngettext("%(num)d unit hidden: fewer than %(min)d in every denominator.",
+                    "%(num)d units hidden: fewer than %(min)d in every denominator.", report.hidden,
+                    min=MIN_DENOMINATOR)
 
 
 def to_json(report: Report) -> str:
-    return json.dumps(records(report), ensure_ascii=False, indent=2)
+    return json.dumps({"from": report.period.first.isoformat(), "to": report.period.last.isoformat(),
+                       "by": report.by, "hidden_units": report.hidden, "rows": structured(report)},
+                      ensure_ascii=False, indent=2)
 
 
 def to_csv(report: Report) -> str:
@@ -72,9 +105,6 @@ def to_xlsx(report: Report) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # noqa: E402
 
 
 def _neutral(value):

@@ -4,19 +4,23 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from datetime import datetime
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from ...extensions import db
 from ...models import Category, Department, User
+from ...timeutil import now
 from ...workdays import WorkCalendar
 from . import queries
 from .period import Period, trend_period
 
 BY = ("department", "official", "category", "week", "month", "total")
 RANKINGS = ("department", "official", "category")
-# Rankings hide a unit with fewer tickets than this in the period.
-MIN_TICKETS = 5
+# A ranking shows no rate over a denominator smaller than this, and leaves out a unit
+# with no denominator that large (DESIGN.md: fewer than 5 in the denominator).
+MIN_DENOMINATOR = 5
 STAGES = ("accept", "handle", "feedback")
 
 
@@ -31,41 +35,51 @@ class Measure:
 
 
 MEASURES = (
-    Measure("acceptance", _l("On-time acceptance"), "accept_on_time", "accept_decisions",
-            _l("requests accepted or rejected by the accept clock's due time ÷ requests accepted or "
-               "rejected in the period (a withdrawal is no decision)")),
-    Measure("handling", _l("On-time handling"), "handled_on_time", "rounds_handled",
-            _l("handling rounds recorded by the due time in force (an approved extension moves it) ÷ "
-               "handling rounds recorded in the period; extended rounds are also shown apart")),
-    Measure("resolution", _l("Resolution"), "solved_yes", "final_feedback",
-            _l("final feedback “solved: yes” ÷ requests whose final feedback was given in the period "
-               "(“partly” shown apart; a “dissatisfied” answer reopens the request and is not final)")),
-    Measure("satisfaction", _l("Satisfaction"), "satisfied", "final_feedback",
-            _l("final rating “satisfied” or “basically satisfied” ÷ requests whose final feedback was "
-               "given in the period")),
+    Measure("on_time_acceptance", _l("On-time acceptance"), "accept_on_time", "accept_due",
+            _l("requests accepted or rejected by the accept clock's due time ÷ accept clocks due in the period, "
+               "decided or not (a request withdrawn before its due time is left out; one withdrawn later was "
+               "not decided in time)")),
+    Measure("on_time_handling", _l("On-time handling"), "handled_on_time", "rounds_due",
+            _l("handling rounds recorded by the due time in force (an approved extension moves it) ÷ handling "
+               "rounds whose due time fell in the period, handled or not: a round still open or closed by force "
+               "is late; extended rounds are also shown apart")),
+    Measure("resolution", _l("Resolution"), "solved_yes", "ratings",
+            _l("ratings “solved: yes” ÷ every rating given in the period, each round's (“partly” shown apart)")),
+    Measure("satisfaction", _l("Satisfaction"), "satisfied", "ratings",
+            _l("ratings “satisfied” or “basically satisfied” ÷ every rating given in the period, each round's, "
+               "“dissatisfied” ones included")),
+    Measure("first_time_satisfaction", _l("First-time satisfaction"), "first_satisfied", "first_ratings",
+            _l("first-round ratings “satisfied” or “basically satisfied” ÷ first-round ratings given in the "
+               "period")),
+    Measure("participation", _l("Participation"), "rated_rounds", "feedback_windows_ended",
+            _l("handled rounds the firm rated ÷ handled rounds whose feedback window ended in the period (rated, "
+               "closed without feedback or closed by force)")),
     Measure("rework", _l("Rework"), "reworked", "closed",
-            _l("requests with 2 or more handling rounds ÷ accepted requests closed in the period "
-               "(completed, closed without feedback or closed by force)")),
-    Measure("transfers", _l("Transfers per request"), "transfers", "accepted",
-            _l("approved transfers of the requests accepted in the period ÷ requests accepted in the "
-               "period"), ratio=True),
+            _l("requests with 2 or more handling rounds ÷ accepted requests closed in the period (completed, "
+               "closed without feedback or closed by force)")),
+    Measure("transfers_per_ticket", _l("Transfers per request"), "transfers", "accepted",
+            _l("transfers approved in the period ÷ requests accepted in the period"), ratio=True),
 )
 
 STAGE_LABELS = {"accept": _l("Acceptance"), "handle": _l("Handling"), "feedback": _l("Feedback")}
 STAGE_FORMULA = _l("Working days (official calendar, Asia/Shanghai) from the start of a stage's clock to "
                    "its stop, for the steps taken in the period: acceptance (accept or reject), handling "
-                   "(each round recorded), feedback (each answer of the firm). Median: the middle value "
+                   "(each round recorded), feedback (each rating of the firm). Median: the middle value "
                    "(the mean of the two middle values for an even count); 90th percentile: the value at "
                    "rank ⌈0.9 × n⌉ in ascending order.")
-UNIT_NOTE = _l("A request counts under its current department, lead official and category, and in the "
-               "week or month (Asia/Shanghai) in which the measured step happened.")
+UNIT_NOTE = _l("Each step counts in the week or month (Asia/Shanghai) in which it happened (a due time, for "
+               "the on-time measures), credited to whoever held the request for that step: a rating to the "
+               "department and official who handled that round; a round's timeliness to whoever held it when "
+               "it fell due (a transfer after the due time does not move a late round); acceptance to the "
+               "coordinator who decided it; a transfer to the department it left. Past periods never change, "
+               "except when a review excludes a rating.")
 APART_NOTE = _l("Closed without feedback, closed by force, rejected and withdrawn requests are counted "
                 "apart and never as solved or satisfied.")
+REVIEW_NOTE = _l("A dissatisfied rating may be reviewed (甄别): a coordinator proposes to exclude it with a "
+                 "reason and an inspector confirms or refuses. An excluded rating leaves resolution and both "
+                 "satisfaction figures, is counted apart, and stays on the request's record.")
 
-COUNT_FIELDS = ("accept_on_time", "accept_decisions", "handled_on_time", "rounds_handled",
-                "extended_rounds", "extended_on_time", "solved_yes", "solved_partly", "final_feedback",
-                "satisfied", "rated_satisfied", "rated_basically", "dissatisfied_ratings",
-                "reworked", "closed", "transfers", "accepted") + queries.APART
+COUNT_FIELDS = queries.FIELDS
 
 
 @dataclass
@@ -74,7 +88,7 @@ class Report:
     by: str
     rows: list[dict]  # the units shown, in order
     total: dict
-    hidden: int = 0  # units left out of a ranking: fewer than MIN_TICKETS tickets
+    hidden: int = 0  # units left out of a ranking: no denominator of MIN_DENOMINATOR or more
 
     @property
     def all_rows(self) -> list[dict]:
@@ -101,13 +115,22 @@ def p90(values: list[float]) -> float | None:
     return ordered[math.ceil(0.9 * len(ordered)) - 1]
 
 
-def _finish(row: dict, stage_days: dict) -> dict:
+def figure(row: dict, m: Measure) -> dict:
+    """{"numerator", "denominator", "rate"} of one measure in one row (rate None when not shown)."""
+    return {"numerator": row[m.numerator], "denominator": row[m.denominator], "rate": row[m.key]}
+
+
+def _finish(row: dict, stage_days: dict, ranked: bool = False) -> dict:
     for f in COUNT_FIELDS:
         row.setdefault(f, 0)
-    row["satisfied"] = row["rated_satisfied"] + row["rated_basically"]
+    row["too_few"] = []
     for m in MEASURES:
-        row[m.key + ("_per_ticket" if m.ratio else "_pct")] = rate(row[m.numerator], row[m.denominator],
-                                                                   m.ratio)
+        den = row[m.denominator]
+        if ranked and 0 < den < MIN_DENOMINATOR:
+            row[m.key] = None  # too few to rank on: the counts stay, the rate is not shown
+            row["too_few"].append(m.key)
+        else:
+            row[m.key] = rate(row[m.numerator], den, m.ratio)
     for stage in STAGES:
         days = stage_days.get(stage, [])
         row[f"{stage}_days_n"] = len(days)
@@ -127,30 +150,35 @@ def _labels(by: str, keys, locale: str) -> dict:
     return {}
 
 
+def _large_enough(counts: dict) -> bool:
+    return any(counts.get(m.denominator, 0) >= MIN_DENOMINATOR for m in MEASURES)
+
+
 def compute(period: Period, by: str = "total", locale: str = "zh", stages: bool = True,
-            count_tickets: bool = True) -> Report:
+            at: datetime | None = None) -> Report:
     """The rates for `period` grouped `by` one of BY, with the total; rankings hide small units.
 
-    stages=False leaves out the stage times, count_tickets=False the ticket counts (the trend needs neither).
+    `at` is the moment the figures are taken (default now): a due time after it is not counted yet.
+    stages=False leaves out the stage times (the trend needs none).
     """
     if by not in BY:
         raise ValueError(by)
-    counted = count_tickets or by in RANKINGS  # the small-sample rule needs them
-    per_unit = queries.counts(period, by)
-    tickets = queries.tickets_per_unit(period, by) if counted else {}
+    at = at or now()
+    per_unit = queries.counts(period, by, at)
     days: dict = {}
     all_days: dict = {s: [] for s in STAGES}
     if stages:
         cal = WorkCalendar.load()
-        for stage, rows in queries.stage_rows(period, by).items():
+        for stage, rows in queries.stage_rows(period, by, at).items():
             for unit, started, stopped in rows:
                 d = cal.working_days_between(started, stopped)
                 days.setdefault(unit, {}).setdefault(stage, []).append(d)
                 all_days[stage].append(d)
 
-    # Totals add up the units' counts; tickets are counted again, as one spans several weeks.
-    every = tickets if by == "total" or not counted else queries.tickets_per_unit(period, "total")
-    total = {"unit": "total", "label": str(_l("Total")), "tickets": every.get(0, 0) if counted else None}
+    with force_locale(locale):
+        total_label, none_label = str(_l("Total")), str(_l("Not assigned"))
+    # The total adds up the units' counts (each step is in exactly one unit).
+    total = {"unit": "total", "label": total_label}
     for counts in per_unit.values():
         for f, n in counts.items():
             total[f] = total.get(f, 0) + n
@@ -159,20 +187,16 @@ def compute(period: Period, by: str = "total", locale: str = "zh", stages: bool 
     rows, hidden = [], 0
     if by in ("week", "month"):
         for i, bucket in enumerate(period.buckets(by)):
-            row = {"unit": bucket.key, "label": bucket.key, "tickets": tickets.get(i, 0) if counted else None,
-                   **per_unit.get(i, {})}
+            row = {"unit": bucket.key, "label": bucket.key, **per_unit.get(i, {})}
             rows.append(_finish(row, days.get(i, {})))
     elif by in RANKINGS:
-        units = set(per_unit) | set(tickets)
-        labels = _labels(by, units, locale)
-        none_label = str(_l("Not assigned"))
-        for unit in units:
-            if tickets.get(unit, 0) < MIN_TICKETS:
+        labels = _labels(by, per_unit, locale)
+        for unit, counts in per_unit.items():
+            if not _large_enough(counts):
                 hidden += 1
                 continue
-            row = {"unit": unit, "label": labels.get(unit, none_label), "tickets": tickets[unit],
-                   **per_unit.get(unit, {})}
-            rows.append(_finish(row, days.get(unit, {})))
+            row = {"unit": unit, "label": labels.get(unit, none_label), **counts}
+            rows.append(_finish(row, days.get(unit, {}), ranked=True))
         rows.sort(key=lambda r: (r["label"], str(r["unit"])))
     else:
         rows = [total]
@@ -181,4 +205,4 @@ def compute(period: Period, by: str = "total", locale: str = "zh", stages: bool 
 
 def trend(last_day, weeks: int = 12) -> list[dict]:
     """Weekly totals for the `weeks` weeks ending with the week of `last_day` (no stage times)."""
-    return compute(trend_period(last_day, weeks), "week", stages=False, count_tickets=False).rows
+    return compute(trend_period(last_day, weeks), "week", stages=False).rows
