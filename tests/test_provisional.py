@@ -106,7 +106,7 @@ def test_reminder_email_and_inbox_say_provisional_until_the_schedule_is_loaded(p
     # (1-3 January off, Mon 4 January worked: A's deadline does not move.)
     load_schedule(2027, read_schedule("2027.csv", SCHEDULE_2027.encode()), "file", park.admin.id)
     html = login(park.hr_official).get("/inbox/").get_data(as_text=True)
-    assert f"the handling deadline 2027-01-08 24:00 is near." in html and "provisional" not in html
+    assert "the handling deadline 2027-01-08 24:00 is near." in html and "provisional" not in html
     assert "provisional" not in login(park.firm_user).get(f"/tickets/{a.number}").get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(Notification.id)).where(Notification.ticket_id == a.id)) == 1
 
@@ -121,3 +121,14 @@ def test_a_supervision_notice_due_in_an_unloaded_year_says_so(park, two, login, 
     shown = f'2027-01-05 24:00 <span class="provisional" data-testid="provisional">({NOTE})</span>'
     for page in ("/notices/", f"/notices/{notice.number}", f"/notices/{notice.number}/print", f"/tickets/{a.number}"):
         assert shown in login(park.inspector).get(page).get_data(as_text=True), page
+
+
+def test_help_says_how_provisional_years_work(park, login):
+    for u in (park.firm_user, park.admin):
+        u.language = "en"
+    db.session.commit()
+    html = login(park.firm_user).get("/help").get_data(as_text=True)
+    assert 'data-testid="help-provisional"' in html and 'data-testid="help-admin-calendar"' not in html
+    html = login(park.admin).get("/help").get_data(as_text=True)
+    assert "flask --app wsgi calendar load --year 2027 --file schedule.csv" in html
+    assert "Article 6" in html

@@ -39,7 +39,7 @@ import pytest
 from tickets.extensions import db
 from tickets.models import CalendarDay, CalendarYear, Clock, Event, Ticket
 from tickets.services.calendar import seed_year
-from tickets.services.schedule import ScheduleRow, load_schedule
+from tickets.services.schedule import load_schedule
 from tickets.services.schedule_files import SAMPLE_CSV, read_schedule
 
 from .conftest import accept, file_request
@@ -339,6 +339,10 @@ def test_the_calendar_page_shows_the_provisional_holidays_and_the_sample(park, l
     assert "2027 is not loaded: its deadlines count the statutory holidays below" in html
     resp = admin.get("/admin/calendar/schedule-sample.csv")
     assert resp.status_code == 200 and resp.data.decode("utf-8-sig") == SAMPLE_CSV
+    # The README gives the same sample, so the docs cannot drift from what loads.
+    from pathlib import Path
+
+    assert SAMPLE_CSV in (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
 # --- the command line ---------------------------------------------------------------------
@@ -372,3 +376,22 @@ def test_cli_load_refuses_a_bad_file_and_changes_nothing(app, park, open_2027, t
         result = runner.invoke(args=["calendar", "load", *args])
         assert result.exit_code == 2, result.output
     assert calendar_tables() == before
+
+
+def test_a_single_day_edit_wins_over_the_provisional_derivation(park, open_2027):
+    from tickets.services.calendar import set_day
+    from tickets.workdays import WorkCalendar
+
+    _t, _c, waiting = open_2027
+    # An admin makes Fri 1 January 2027 a working day while 2027 is provisional: the request
+    # filed 31 December 16:00 (1 working day) is now due 24:00 Fri 1 January instead of Mon 4.
+    assert set_day(date(2027, 1, 1), True, "", park.admin.id) == 1
+    row = db.session.get(CalendarDay, date(2027, 1, 1))
+    assert row is not None and row.is_workday is True  # kept: it differs from the derivation
+    assert WorkCalendar.load().is_workday(date(2027, 1, 1)) is True
+    assert db.session.get(Ticket, waiting.id).due_at == datetime(2027, 1, 1, 16, 0)
+    # Back to a holiday, as the derivation has it: no row needed, and the due time returns.
+    assert set_day(date(2027, 1, 1), False, "元旦", park.admin.id) == 1
+    assert db.session.get(CalendarDay, date(2027, 1, 1)) is None
+    assert db.session.get(Ticket, waiting.id).due_at == datetime(2027, 1, 4, 16, 0)
+    assert db.session.get(CalendarYear, 2027) is None  # a single edit does not load the year

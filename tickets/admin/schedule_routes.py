@@ -1,7 +1,7 @@
 """Admin: loading a year's published holiday schedule, entered in a form or uploaded as a file."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user

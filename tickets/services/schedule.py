@@ -27,9 +27,9 @@ from .errors import InvalidInput
 HOLIDAY, WORKDAY = "holiday", "workday"
 # What a person may write in the kind column; the codes are holiday and workday.
 KIND_WORDS = {"holiday": HOLIDAY, "放假": HOLIDAY, "休": HOLIDAY, "假": HOLIDAY,
-              "workday": WORKDAY, "上班": WORKDAY, "班": WORKDAY, "调休": WORKDAY}
-# The longest holiday a schedule has had is 10 days (Spring Festival 2020, extended); a longer
-# range is a typing error (a wrong month), not a holiday.
+              "workday": WORKDAY, "上班": WORKDAY, "班": WORKDAY}
+# The longest run of days off in chinese-calendar (2004-2026) is 10 (Spring Festival 2020,
+# extended); a longer range is a typing error (a wrong month), not a holiday.
 MAX_HOLIDAY_DAYS = 15
 MAX_ROWS = 200
 # The statutory days are those of the 2024 revision of the 办法, in force from 2025.
