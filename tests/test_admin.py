@@ -327,10 +327,13 @@ def test_calendar_edit_moves_an_open_tickets_due_date(admin, park, clock):
 
 def test_missing_year_warning_and_loading_a_year(admin, park, clock):
     clock(2026, 9, 28, 9)
-    ticket = accept(park, file_request(park))  # Monday to Friday: due at the end of 5 October
-    assert ticket.due_at.strftime("%Y-%m-%d %H:%M") == "2026-10-05 16:00"
-    warning_2027 = ("2027 has no loaded calendar: deadlines in 2027 count Monday to Friday only. "
-                    "Load the State Council's holiday notice when it is published.")
+    # 2026 not loaded: its statutory holidays are provisional: 1-3 October off, and Mon
+    # 5 October made up for Saturday the 3rd. 29, 30 Sept, 6, 7, 8 Oct: due at the end of 8 October.
+    ticket = accept(park, file_request(park))
+    assert ticket.due_at.strftime("%Y-%m-%d %H:%M") == "2026-10-08 16:00"
+    warning_2027 = ("2027 has no loaded holiday schedule: deadlines in 2027 count its statutory holidays only, "
+                    "without make-up working days, and are shown as provisional. Load the State Council's "
+                    "schedule when it is published.")
     for page in ("/admin/", "/admin/calendar"):
         html = admin.get(page).get_data(as_text=True)
         assert warning_2027 in html and 'data-year="2026"' in html, page

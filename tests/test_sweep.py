@@ -18,7 +18,8 @@ a Shanghai day is 16:00 UTC of the same date, 18:00 Shanghai is 10:00 UTC.
 The 2026 calendar as chinese-calendar has it (checked with
 chinese_calendar.is_workday): Mid-Autumn Fri 25 Sep off; National Day Thu 1 -
 Wed 7 Oct off; make-up working days Sun 20 Sep and Sat 10 Oct (and Sun 4 Jan).
-2027 is not in the package: a clock running into 2027 counts Monday to Friday.
+2027 is not in the package and not loaded: a clock running into 2027 counts its
+provisional statutory holidays (tickets/holidays.py): Fri 1 Jan 2027 is off.
 """
 from __future__ import annotations
 
@@ -407,47 +408,50 @@ def test_handle_clock_counts_the_make_up_sunday_and_skips_mid_autumn(park, clock
     assert sweep() == {"handle.red3.raised": 1}
 
 
-def test_end_of_year_without_next_years_calendar_counts_monday_to_friday(park, clock, cal):
-    # Accepted Tue 29 Dec 2026 with 5 days: 30, 31 Dec, Fri 1 Jan 2027 (no 2027 calendar:
-    # a plain Friday, a working day), Mon 4, Tue 5 Jan 2027.
+def test_end_of_year_without_next_years_calendar_counts_the_provisional_new_year(park, clock, cal):
+    # Accepted Tue 29 Dec 2026 with 5 days: Wed 30 (1), Thu 31 Dec (2); Fri 1 Jan 2027 is
+    # New Year's Day, a provisional holiday of unloaded 2027; Mon 4 (3), Tue 5 (4), Wed 6 Jan (5).
     t = filed_and_accepted(park, clock, 2026, 12, 29)
     assert times(clock_of(t, "handle")) == (
-        datetime(2027, 1, 4, 16, 0),  # yellow: 00:00 Tue 5 Jan 2027
-        datetime(2027, 1, 5, 16, 0),  # due: 24:00 Tue 5 Jan 2027
-        datetime(2027, 1, 8, 16, 0),  # red for 3 days: 24:00 Fri 8 Jan (6, 7, 8)
+        datetime(2027, 1, 5, 16, 0),  # yellow: 00:00 Wed 6 Jan 2027
+        datetime(2027, 1, 6, 16, 0),  # due: 24:00 Wed 6 Jan 2027
+        datetime(2027, 1, 11, 16, 0),  # red for 3 days: 24:00 Mon 11 Jan (7, 8, 11)
     )
     clock(2027, 1, 1, 9, 0)
     assert sweep() == {}
-    clock(2027, 1, 4, 23, 59)
+    clock(2027, 1, 5, 23, 59)
     assert sweep() == {}
-    clock(2027, 1, 5, 0, 0)
-    assert sweep() == {"handle.yellow.raised": 1}
     clock(2027, 1, 6, 0, 0)
+    assert sweep() == {"handle.yellow.raised": 1}
+    clock(2027, 1, 7, 0, 0)
     assert sweep() == {"handle.red.raised": 1}
-    clock(2027, 1, 9, 0, 0)
+    clock(2027, 1, 11, 23, 59)
+    assert sweep() == {}
+    clock(2027, 1, 12, 0, 0)
     assert sweep() == {"handle.red3.raised": 1}
 
 
-def test_end_of_year_clock_moves_when_new_year_holiday_is_entered(park, clock, cal):
-    """The admin enters 1 Jan 2027 as a holiday after the yellow step: a new version, old steps void."""
-    t = filed_and_accepted(park, clock, 2026, 12, 29)
-    clock(2027, 1, 5, 8, 0)
+def test_end_of_year_clock_moves_when_a_day_of_the_new_year_is_entered(park, clock, cal):
+    """The admin enters Mon 4 Jan 2027 as a holiday after the yellow step: a new version, old steps void."""
+    t = filed_and_accepted(park, clock, 2026, 12, 29)  # due 24:00 Wed 6 Jan, as above
+    clock(2027, 1, 6, 8, 0)
     assert sweep() == {"handle.yellow.raised": 1}
     v1_rows = [r.id for r in db.session.scalars(
         db.select(OutboxMessage).filter_by(step_id=step(t, "handle", "yellow").id))]
-    clock(2027, 1, 5, 9, 0)
-    assert set_day(date(2027, 1, 1), False, "元旦", park.admin.id) == 1
+    clock(2027, 1, 6, 9, 0)
+    assert set_day(date(2027, 1, 4), False, "临时停工", park.admin.id) == 1
     c = clock_of(t, "handle")
     assert c.deadline_version == 2
+    # 30, 31 Dec; 1 Jan (provisional) and 4 Jan (entered) off; Tue 5 (3), Wed 6 (4), Thu 7 Jan (5).
     assert times(c) == (
-        datetime(2027, 1, 5, 16, 0),  # yellow: 00:00 Wed 6 Jan
-        datetime(2027, 1, 6, 16, 0),  # due: 24:00 Wed 6 Jan
-        datetime(2027, 1, 11, 16, 0),  # red for 3 days: 24:00 Mon 11 Jan (7, 8, 11)
+        datetime(2027, 1, 6, 16, 0),  # yellow: 00:00 Thu 7 Jan
+        datetime(2027, 1, 7, 16, 0),  # due: 24:00 Thu 7 Jan
+        datetime(2027, 1, 12, 16, 0),  # red for 3 days: 24:00 Tue 12 Jan (8, 11, 12)
     )
     assert [outbox.deliver(i) for i in v1_rows] == ["void", "void"]
-    clock(2027, 1, 5, 23, 59)
+    clock(2027, 1, 6, 23, 59)
     assert sweep() == {}
-    clock(2027, 1, 6, 0, 0)  # version 1's red time, version 2's yellow time
+    clock(2027, 1, 7, 0, 0)  # version 1's red time, version 2's yellow time
     assert sweep() == {"handle.yellow.raised": 1}
     assert steps(t) == [("handle", "yellow", 1), ("handle", "yellow", 2)]
     assert verify_all() == (1, [])

@@ -77,8 +77,12 @@ def test_five_working_days_from_the_eve_of_national_day(cal):
     assert d.yellow_at == datetime(2026, 10, 12, 16, 0)  # 00:00 Tue 13 Oct, Shanghai
     # Red for 3 days: 14, 15, 16 October.
     assert d.red3_at == datetime(2026, 10, 16, 16, 0)
-    # Monday to Friday alone would have said Wed 7 October.
-    assert WorkCalendar().deadline(sh(2026, 9, 30, 10, 0), 5).due_at == datetime(2026, 10, 7, 16, 0)
+    # With no year loaded, the statutory holidays alone (1-3 October, and Mon 5 October made
+    # up for Saturday the 3rd; no make-up working Saturday) would have said: 6, 7, 8, 9 and
+    # Mon 12 October, a provisional deadline.
+    provisional = WorkCalendar().deadline(sh(2026, 9, 30, 10, 0), 5)
+    assert provisional.due_at == datetime(2026, 10, 12, 16, 0)
+    assert provisional.provisional_years == (2026,) and d.provisional_years == ()
 
 
 def test_handle_clock_of_a_ticket_accepted_before_national_day(park, cal, clock):
@@ -139,39 +143,51 @@ def test_accept_clock_of_a_request_filed_on_friday_9_october(park, cal, clock):
 # --- the year boundary ----------------------------------------------------------
 
 
-def test_year_boundary_into_an_unloaded_year_counts_monday_to_friday(cal):
+def test_year_boundary_into_an_unloaded_year_counts_its_provisional_holidays(cal):
     assert cal.missing_years([2026, 2027]) == [2027]
     assert cal.missing_years(range(2025, 2027)) == []
-    # Started Mon 28 December 2026: 29, 30, 31 December; then 1 January 2027 (a Friday:
-    # a holiday in reality, but 2027 is not loaded, so Monday-Friday counts it) and Mon 4 January.
+    # Started Mon 28 December 2026: 29, 30, 31 December; Fri 1 January 2027 is New Year's
+    # Day, a statutory holiday of unloaded 2027 (provisional); then Mon 4 and Tue 5 January.
     d = cal.deadline(sh(2026, 12, 28, 10, 0), 5)
-    assert d.due_at == datetime(2027, 1, 4, 16, 0)
-    # Yellow from the end of Friday 1 January: one working day (Monday) left.
-    assert d.yellow_at == datetime(2027, 1, 1, 16, 0)
-    # Red for 3 days: 5, 6, 7 January.
-    assert d.red3_at == datetime(2027, 1, 7, 16, 0)
-    assert cal.is_workday(date(2027, 1, 1)) is True
+    assert d.due_at == datetime(2027, 1, 5, 16, 0)
+    # Yellow from the end of Monday 4 January: one working day (Tuesday) left.
+    assert d.yellow_at == datetime(2027, 1, 4, 16, 0)
+    # Red for 3 days: 6, 7, 8 January.
+    assert d.red3_at == datetime(2027, 1, 8, 16, 0)
+    assert d.provisional_years == (2027,)
+    assert cal.is_workday(date(2027, 1, 1)) is False
+    assert cal.provisional_years(sh(2026, 12, 28, 10, 0), d.due_at) == (2027,)
+    # A deadline inside 2026 is not provisional, even one due at 24:00 of 31 December.
+    assert cal.deadline(sh(2026, 12, 28, 10, 0), 3).due_at == datetime(2026, 12, 31, 16, 0)
+    assert cal.deadline(sh(2026, 12, 28, 10, 0), 3).provisional_years == ()
 
 
 def test_year_boundary_once_the_new_year_holiday_is_entered(cal):
-    # With 1 January 2027 marked a holiday (as an admin would), the 5th day is Tue 5 January.
+    # With 2027 loaded and 1 January 2027 a holiday (as the published schedule will have it),
+    # the 5th day is still Tue 5 January, and no longer provisional.
     overrides = dict(cal.overrides)
     overrides[date(2027, 1, 1)] = False
     cal2027 = WorkCalendar(overrides, cal.loaded_years | {2027})
     assert cal2027.missing_years([2026, 2027]) == []
-    assert cal2027.deadline(sh(2026, 12, 28, 10, 0), 5).due_at == datetime(2027, 1, 5, 16, 0)
+    d = cal2027.deadline(sh(2026, 12, 28, 10, 0), 5)
+    assert (d.due_at, d.provisional_years) == (datetime(2027, 1, 5, 16, 0), ())
 
 
 def test_year_boundary_from_a_late_evening_start(cal):
-    # 23:30 Shanghai on Thu 31 December 2026 is 15:30 UTC the same day: the clock
-    # started on the 31st (Shanghai), so day 1 is Fri 1 January 2027 (fallback).
+    # 23:30 Shanghai on Thu 31 December 2026 is 15:30 UTC the same day: the clock started
+    # on the 31st (Shanghai); 1 January 2027 is a provisional holiday, so day 1 is Mon 4 January.
     started = sh(2026, 12, 31, 23, 30)
     assert started == datetime(2026, 12, 31, 15, 30)
-    assert cal.deadline(started, 1).due_at == datetime(2027, 1, 1, 16, 0)
+    assert cal.deadline(started, 1).due_at == datetime(2027, 1, 4, 16, 0)
     # 00:30 Shanghai on 1 January is still 31 December in UTC, but counts from 1 January.
     started = sh(2027, 1, 1, 0, 30)
     assert started == datetime(2026, 12, 31, 16, 30)
     assert cal.deadline(started, 1).due_at == datetime(2027, 1, 4, 16, 0)
+    # 00:30 Shanghai on Mon 4 January is Sun 3 January in UTC: day 1 is Tue 5 January
+    # (taking the UTC date would have made it Monday the 4th).
+    started = sh(2027, 1, 4, 0, 30)
+    assert started == datetime(2027, 1, 3, 16, 30)
+    assert cal.deadline(started, 1).due_at == datetime(2027, 1, 5, 16, 0)
 
 
 # --- a calendar edit ------------------------------------------------------------
@@ -299,8 +315,8 @@ def test_working_days_between(cal):
     assert wdb(sh(2026, 11, 3, 9, 0), sh(2026, 11, 3, 9, 0)) == 0.0
     # From a Shanghai midnight that is 16:00 UTC the day before.
     assert wdb(datetime(2026, 11, 2, 16, 0), datetime(2026, 11, 3, 16, 0)) == 1.0  # Tue 3 Nov
-    # Across the year boundary into unloaded 2027: 31 Dec and 1 Jan (Mon-Fri fallback).
-    assert wdb(sh(2026, 12, 31, 0, 0), sh(2027, 1, 2, 0, 0)) == 2.0
+    # Across the year boundary into unloaded 2027: 31 Dec only; 1 Jan is a provisional holiday.
+    assert wdb(sh(2026, 12, 31, 0, 0), sh(2027, 1, 2, 0, 0)) == 1.0
 
 
 def test_yellow_spans_the_national_day_holiday(cal):

@@ -91,6 +91,66 @@ def calendar_seed(from_year: int):
         click.echo(f"{year}: {rows} exception days loaded" if rows else f"{year}: already loaded")
 
 
+@calendar_cli.command("load")
+@click.option("--year", required=True, type=click.IntRange(2000, 2100), help="The year of the schedule.")
+@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The schedule as .csv or .xlsx (columns kind, from, to, name; see README.md).")
+def calendar_load(year: int, path: str):
+    """Load the State Council's published schedule for a year; every open deadline it moves is recomputed."""
+    from .services.errors import InvalidInput
+    from .services.schedule import ScheduleRefused, load_schedule
+    from .services.schedule_files import read_schedule
+
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        result = load_schedule(year, read_schedule(path, data), "file", None)
+    except ScheduleRefused as e:
+        for bad in e.rows:
+            for reason in bad.reasons:
+                click.echo(f"{bad.where}: {reason}", err=True)
+        raise click.ClickException(str(e.message))
+    except InvalidInput as e:
+        raise click.ClickException(str(e.message))
+    click.echo(f"{year}: loaded from {path}; {result.written} days differ from Monday to Friday; "
+               f"{len(result.changed)} days changed status; {result.moved} open deadlines recomputed")
+
+
+@calendar_cli.command("due")
+@click.option("--start", required=True, help='Shanghai wall-clock time the clock starts, e.g. "2026-09-30 16:00".')
+@click.option("--days", required=True, type=click.IntRange(1, 365), help="The limit in working days.")
+def calendar_due(start: str, days: int):
+    """Print the due time the app would set for a clock started then, and whether it is provisional."""
+    from datetime import datetime
+
+    from .provisional import note_text
+    from .timeutil import from_local
+    from .views_common import fmt_due
+    from .workdays import WorkCalendar
+
+    try:
+        local = datetime.fromisoformat(start.strip())
+    except ValueError:
+        raise click.BadParameter('use "YYYY-MM-DD HH:MM" (Asia/Shanghai)', param_hint="--start")
+    if local.tzinfo is not None or not 2000 <= local.year <= 2100:
+        raise click.BadParameter("a Shanghai wall-clock time between 2000 and 2100, without an offset",
+                                 param_hint="--start")
+    # The same calendar and the same computation as services/clocks.start_clock.
+    d = WorkCalendar.load().deadline(from_local(local), days)
+    click.echo(f"started: {local:%Y-%m-%d %H:%M} Asia/Shanghai, limit {days} working days")
+    click.echo(f"due: {fmt_due(d.due_at)} Asia/Shanghai")
+    click.echo(f"yellow from: {fmt_due(d.yellow_at)}")
+    click.echo(f"red for 3 days from: {fmt_due(d.red3_at)}")
+    if d.provisional_years:
+        # English, like every line of this command; the app shows the same words translated.
+        from flask_babel import force_locale
+
+        with force_locale("en"):
+            click.echo(note_text(d.provisional_years))
+    else:
+        click.echo("official: every year it touches has its schedule loaded")
+
+
 @demo_cli.command("seed")
 @click.option("--tickets", default=200, show_default=True)
 def demo_seed(tickets: int):

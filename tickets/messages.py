@@ -10,7 +10,28 @@ import json
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from .provisional import deadline_note
 from .views_common import fmt_iso_due
+
+
+def _due(p: dict) -> str:
+    """The due time of a message, with "(provisional: ...)" while its year's schedule is not loaded.
+
+    Decided when the message is read, not when it was raised: once the schedule is loaded
+    the note goes (and a changed deadline raises its own reminders as a new version).
+    """
+    due = fmt_iso_due(p.get("due"))
+    note = deadline_note(_parsed(p.get("start") or p.get("due")), _parsed(p.get("due")))
+    return f"{due} ({note})" if note else due
+
+
+def _parsed(text):
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ") if text else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _clock_text(clock: str) -> str:
@@ -19,7 +40,7 @@ def _clock_text(clock: str) -> str:
 
 
 def _reminder(p: dict) -> str:
-    due = fmt_iso_due(p.get("due"))
+    due = _due(p)
     clock = _clock_text(p.get("clock", ""))
     if p.get("level") == "yellow":
         return _("%(number)s: the %(clock)s deadline %(due)s is near.", number=p["number"], clock=clock, due=due)
@@ -53,7 +74,7 @@ def subject(kind: str, p: dict) -> str:
                                   week=p.get("week", ""), open=p.get("open", 0), overdue=p.get("overdue", 0)),
         "digest": lambda: _("Record digest of %(day)s: %(digest)s", day=p.get("day", ""), digest=p.get("digest", "")),
         "notice_issued": lambda: _("%(number)s: supervision notice %(notice)s; a written explanation is due %(due)s",
-                                   number=n, notice=p.get("notice", ""), due=fmt_iso_due(p.get("due"))),
+                                   number=n, notice=p.get("notice", ""), due=_due(p)),
         "notice_explained": lambda: _("%(number)s: the explanation to supervision notice %(notice)s was filed",
                                       number=n, notice=p.get("notice", "")),
         "notice_concluded": lambda: _("%(number)s: supervision notice %(notice)s was concluded",

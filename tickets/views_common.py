@@ -11,6 +11,7 @@ from .extensions import db, login_manager
 from .lifecycle import ACTIONS, STATE_LABELS
 from .models import User
 from .permissions import may_see_page
+from .provisional import deadline_note, forget_loaded_years, ticket_note
 from .timeutil import now, to_local
 from .workdays import level
 
@@ -94,6 +95,7 @@ def init_app(app) -> None:
         from flask_babel import refresh
 
         refresh()
+        forget_loaded_years()
 
     @app.context_processor
     def helpers():
@@ -108,6 +110,9 @@ def init_app(app) -> None:
             "fmt_iso": fmt_iso,
             "fmt_due": fmt_due,
             "fmt_iso_due": fmt_iso_due,
+            # "provisional: ..." next to a due time in a year whose schedule is not loaded.
+            "deadline_note": deadline_note,
+            "ticket_note": ticket_note,
             "current_user": current_user,
             "unread_count": _unread,
             "may_see_page": may_see_page,

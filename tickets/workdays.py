@@ -1,8 +1,11 @@
 """Working days on the official Chinese calendar, in Asia/Shanghai.
 
-The `calendar_days` table holds only the exceptions to Monday-to-Friday
-(statutory holidays on weekdays, make-up working weekends); a year without a
-`calendar_years` row counts plain Monday to Friday and the admin page warns.
+The `calendar_days` table holds the exceptions to Monday-to-Friday (statutory
+holidays on weekdays, make-up working weekends). A year without a `calendar_years`
+row has no official schedule loaded: it counts the statutory holidays the law
+fixes (tickets/holidays.py) and no make-up working days, so its deadlines are
+provisional and say so. A `calendar_days` row always wins, loaded year or not:
+it is an admin's edit of that day.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from .extensions import db
+from .holidays import provisional_holidays
 from .models import CalendarDay, CalendarYear
 from .timeutil import SHANGHAI, from_local, to_local
 
@@ -21,6 +25,14 @@ class Deadline:
     yellow_at: datetime
     due_at: datetime
     red3_at: datetime
+    # The years from the start day to the due day whose schedule is not loaded: when not
+    # empty, the due time may still move when the State Council's schedule is loaded.
+    provisional_years: tuple[int, ...] = ()
+
+
+def due_day(due_at: datetime) -> date:
+    """The last day of a deadline: due at 24:00 of that day, stored as 00:00 of the next."""
+    return (to_local(due_at) - timedelta(microseconds=1)).date()
 
 
 class WorkCalendar:
@@ -38,7 +50,18 @@ class WorkCalendar:
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
+        if day.year not in self.loaded_years and day in provisional_holidays(day.year):
+            return False
         return day.weekday() < 5
+
+    def is_provisional(self, day: date) -> bool:
+        """The day's year has no official schedule loaded."""
+        return day.year not in self.loaded_years
+
+    def provisional_years(self, started_at: datetime, due_at: datetime) -> tuple[int, ...]:
+        """The years from a clock's start day to its due day (Shanghai) with no schedule loaded."""
+        first, last = to_local(started_at).year, due_day(due_at).year
+        return tuple(y for y in range(first, last + 1) if y not in self.loaded_years)
 
     def nth_workday_after(self, day: date, n: int) -> date:
         """The n-th working day strictly after `day` (n >= 1)."""
@@ -74,7 +97,8 @@ class WorkCalendar:
             yellow_local = datetime.combine(last, time(0), SHANGHAI) + timedelta(days=1 - threshold)
         red3_day = self.nth_workday_after(last, 3)
         red3_local = datetime.combine(red3_day + timedelta(days=1), time(0), SHANGHAI)
-        return Deadline(from_local(yellow_local), from_local(due_local), from_local(red3_local))
+        unloaded = tuple(y for y in range(start_day.year, last.year + 1) if y not in self.loaded_years)
+        return Deadline(from_local(yellow_local), from_local(due_local), from_local(red3_local), unloaded)
 
     def working_days_between(self, start: datetime, end: datetime) -> float:
         """Working time from `start` to `end` (naive UTC), in working days; 0 if end <= start."""

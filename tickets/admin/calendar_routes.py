@@ -9,8 +9,8 @@ from flask_login import current_user
 from ..services.calendar import load_year, package_years, set_day
 from ..services.errors import InvalidInput
 from . import bp
-from .forms import CalendarDayForm, SeedYearForm, choice_id
-from .queries import missing_years, this_year, year_exceptions, year_status
+from .forms import CalendarDayForm, ScheduleFileForm, ScheduleForm, SeedYearForm, choice_id
+from .queries import loaded_by, missing_years, provisional_days, this_year, year_exceptions, year_status
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
@@ -20,11 +20,19 @@ def _year() -> int:
     return min(max(year, FIRST_YEAR), LAST_YEAR)
 
 
-def _page(year: int, day_form=None, general=None, status: int = 200):
+def _page(year: int, day_form=None, general=None, status: int = 200, schedule_form=None, file_form=None,
+          bad_rows=()):
+    status_row = year_status(year)
+    schedule_form = schedule_form or ScheduleForm(formdata=None)
+    file_form = file_form or ScheduleFileForm(formdata=None)
+    schedule_form.year.data = file_form.year.data = str(year)
     return render_template(
-        "admin/calendar.html", year=year, days=year_exceptions(year), status_row=year_status(year),
+        "admin/calendar.html", year=year, days=year_exceptions(year), status_row=status_row,
         missing=missing_years(), known=package_years(), form=day_form or CalendarDayForm(),
         general=general or [], first=FIRST_YEAR, last=LAST_YEAR,
+        provisional=[] if status_row else provisional_days(year),
+        loaded_by=loaded_by(year) if status_row else None,
+        schedule_form=schedule_form, file_form=file_form, bad_rows=bad_rows,
     ), status
 
 

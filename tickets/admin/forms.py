@@ -6,8 +6,8 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, DateField, HiddenField, IntegerField, PasswordField, SelectField,
-                     SelectMultipleField, StringField)
+from wtforms import (BooleanField, DateField, FieldList, Form, FormField, HiddenField, IntegerField,
+                     PasswordField, SelectField, SelectMultipleField, StringField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -77,6 +77,36 @@ class CalendarDayForm(FlaskForm):
 
 class SeedYearForm(FlaskForm):
     year = HiddenField(validators=[DataRequired()])
+
+
+class HolidayLine(Form):
+    """One holiday range of the schedule form; text, so that the service checks every date alike."""
+
+    first = StringField(_l("From"), validators=[Optional(), Length(max=20)])
+    last = StringField(_l("To"), validators=[Optional(), Length(max=20)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
+
+
+class WorkdayLine(Form):
+    day = StringField(_l("Date"), validators=[Optional(), Length(max=20)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
+
+
+# A published schedule has 7 holidays and up to about 8 make-up days; spare lines for both.
+HOLIDAY_LINES, WORKDAY_LINES = 10, 10
+
+
+class ScheduleForm(FlaskForm):
+    """A year's published schedule entered by hand: holiday ranges and make-up working days."""
+
+    year = HiddenField(validators=[DataRequired()])
+    holidays = FieldList(FormField(HolidayLine), min_entries=HOLIDAY_LINES, max_entries=HOLIDAY_LINES)
+    workdays = FieldList(FormField(WorkdayLine), min_entries=WORKDAY_LINES, max_entries=WORKDAY_LINES)
+
+
+class ScheduleFileForm(FlaskForm):
+    year = HiddenField(validators=[DataRequired()])
+    schedule = FileField(_l("Schedule file (.csv or .xlsx)"), validators=[FileRequired(_l("Choose a file to upload."))])
 
 
 class ImportForm(FlaskForm):

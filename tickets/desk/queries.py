@@ -85,8 +85,10 @@ def queue(user: User, f: Filters, page_size: int = 25):
                                   and_(Ticket.queue_due_at == due, Ticket.id > last_id)))
         except ValueError:
             pass
-    # The page shows each row's firm, category and lead: load them in one query each, not per row.
-    stmt = stmt.options(selectinload(Ticket.firm), selectinload(Ticket.category), selectinload(Ticket.lead))
+    # The page shows each row's firm, category and lead, and whether its due time is provisional
+    # (which needs the open clock's start): load them in one query each, not per row.
+    stmt = stmt.options(selectinload(Ticket.firm), selectinload(Ticket.category), selectinload(Ticket.lead),
+                        selectinload(Ticket.open_clocks))
     rows = db.session.scalars(stmt.order_by(Ticket.queue_due_at, Ticket.id).limit(page_size + 1)).all()
     cursor = None
     if len(rows) > page_size:

@@ -35,7 +35,7 @@ def my_requests():
     before = parse_id(request.args.get("before"))
     if before:
         stmt = stmt.where(Ticket.id < before)
-    stmt = stmt.options(selectinload(Ticket.lead), selectinload(Ticket.department))
+    stmt = stmt.options(selectinload(Ticket.lead), selectinload(Ticket.department), selectinload(Ticket.open_clocks))
     rows = db.session.scalars(stmt.order_by(Ticket.id.desc()).limit(page_size + 1)).all()
     more = len(rows) > page_size
     rows = rows[:page_size]

@@ -114,6 +114,11 @@ class Ticket(db.Model):
     lead: Mapped[User | None] = relationship(foreign_keys=[lead_id])
     department: Mapped[Department | None] = relationship()
     follows: Mapped[Ticket | None] = relationship(remote_side=[id])
+    # Read only: the lists say whether a deadline is provisional, which needs its clock's
+    # start; they load this with selectinload, one query per page.
+    open_clocks: Mapped[list[Clock]] = relationship(
+        primaryjoin="and_(Clock.ticket_id == Ticket.id, Clock.stopped_at.is_(None))",
+        order_by="Clock.id", viewonly=True)
 
 
 class Clock(db.Model):

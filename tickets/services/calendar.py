@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import db
 from ..models import CalendarDay, CalendarYear
 from ..timeutil import now
+from ..workdays import WorkCalendar
 from .clocks import recompute_open_clocks
 from .errors import InvalidInput
 
@@ -53,9 +54,14 @@ def set_day(day: date, is_workday: bool, name: str, actor_id: int | None) -> int
     name = (name or "").strip()
     if len(name) > 100:
         raise InvalidInput(_l("The name may have at most 100 characters."))
-    default = day.weekday() < 5
     row = db.session.get(CalendarDay, day)
-    before = row.is_workday if row is not None else default
+    cal = WorkCalendar.load()
+    before = cal.is_workday(day)
+    # What the day would be without a row: Monday-Friday in a loaded year, the statutory
+    # derivation in a provisional one. A row is kept only where the admin differs from that,
+    # so that an edit on a provisional holiday (a working 1 January) is not lost.
+    cal.overrides.pop(day, None)
+    default = cal.is_workday(day)
     if is_workday == default:
         if row is not None:
             db.session.delete(row)
@@ -63,36 +69,31 @@ def set_day(day: date, is_workday: bool, name: str, actor_id: int | None) -> int
         db.session.add(CalendarDay(day=day, is_workday=is_workday, name=name, updated_by_id=actor_id))
     else:
         row.is_workday, row.name, row.updated_by_id = is_workday, name, actor_id
-    # A single hand edit does not make a year "loaded": the warning stays until
-    # the year's whole calendar is loaded.
+    # A single hand edit does not make a year "loaded": the deadlines there stay provisional
+    # until the year's whole schedule is loaded.
     db.session.flush()
-    moved = recompute_open_clocks(day, actor_id) if before != is_workday else 0
+    moved = recompute_open_clocks({day}, actor_id) if before != is_workday else 0
     db.session.commit()
     return moved
-
-
-def mark_year_loaded(year: int) -> None:
-    if db.session.get(CalendarYear, year) is None:
-        db.session.add(CalendarYear(year=year, source="admin", loaded_at=now()))
-        db.session.commit()
 
 
 def load_year(year: int, actor_id: int | None) -> tuple[int, int]:
     """The admin's "load from chinese-calendar": (days written, open clocks recomputed).
 
     Unlike the CLI seed, this runs with tickets open, so every open clock whose
-    window covers a loaded day gets a new deadline version.
+    window covers a day whose status changed gets a new deadline version.
     """
+    from .schedule import changed_days
+
     if year not in package_years():
         raise InvalidInput(_l("The chinese-calendar package does not know %(year)s yet.", year=str(year)))
     if db.session.get(CalendarYear, year) is not None:
         raise InvalidInput(_l("%(year)s is already loaded; edit single days below.", year=str(year)))
+    before = WorkCalendar.load()
     written = seed_year(year)
     db.session.flush()
-    days = db.session.scalars(
-        db.select(CalendarDay.day).where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
-    ).all()
-    # After the first day moves a clock, the later days find it already right and skip it.
-    moved = sum(recompute_open_clocks(day, actor_id) for day in days)
+    after = WorkCalendar.load()
+    changed = changed_days(before, after, date(year, 1, 1), date(year, 12, 31))
+    moved = recompute_open_clocks(changed, actor_id, after)
     db.session.commit()
     return written, moved

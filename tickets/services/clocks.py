@@ -1,14 +1,16 @@
 """Starting, stopping, extending and recomputing a ticket's clocks."""
 from __future__ import annotations
 
-from datetime import date
+from bisect import bisect_left
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from ..audit import append_event, format_time
 from ..extensions import db
 from ..models import NO_DUE, Clock, Ticket
-from ..timeutil import now, to_local
+from ..timeutil import from_local, now, to_local
 from ..workdays import WorkCalendar
 
 # The clock a ticket runs in each open state; terminal states run none.
@@ -113,18 +115,33 @@ def extend_clock(ticket: Ticket, clock: Clock, days: int, cal: WorkCalendar | No
     _mirror(ticket, clock)
 
 
-def recompute_open_clocks(changed: date, actor_id: int | None) -> int:
-    """After a calendar edit: every open clock whose window covers `changed` gets a new version.
+def recompute_open_clocks(changed, actor_id: int | None, cal: WorkCalendar | None = None) -> int:
+    """After a calendar edit: every open clock whose window covers a changed day gets a new version.
 
-    Returns how many clocks moved. The caller commits.
+    `changed` is the set of days whose working status changed; `cal` the calendar after the
+    change (loaded here if not given). The calendar and the open clocks are read once, however
+    many days changed. Returns how many clocks moved. The caller commits.
     """
-    cal = WorkCalendar.load()
+    days = sorted(set(changed))
+    if not days:
+        return 0
+    cal = cal or WorkCalendar.load()
+    # A clock's window runs from its start day to its red-for-3-days day; only clocks that
+    # started before the last changed day ends and end after the first one begins can cover one.
+    first_start = from_local(datetime.combine(days[0], time(0)))
+    last_end = from_local(datetime.combine(days[-1] + timedelta(days=1), time(0)))
+    clocks = db.session.scalars(
+        db.select(Clock)
+        .where(Clock.stopped_at.is_(None), Clock.started_at < last_end, Clock.red3_at >= first_start)
+        .options(selectinload(Clock.ticket))
+        .order_by(Clock.id)
+    ).all()
     moved = 0
-    clocks = db.session.scalars(db.select(Clock).where(Clock.stopped_at.is_(None))).all()
     for clock in clocks:
         start_day = to_local(clock.started_at).date()
         end_day = to_local(clock.red3_at).date()
-        if not (start_day <= changed <= end_day):
+        i = bisect_left(days, start_day)
+        if i == len(days) or days[i] > end_day:
             continue
         d = cal.deadline(clock.started_at, clock.limit_days)
         if (d.yellow_at, d.due_at, d.red3_at) == (clock.yellow_at, clock.due_at, clock.red3_at):
@@ -145,7 +162,8 @@ def recompute_open_clocks(changed: date, actor_id: int | None) -> int:
             details={
                 "clock": clock.kind,
                 "round": clock.round,
-                "changed_day": changed.isoformat(),
+                # The first changed day the clock's window covers.
+                "changed_day": days[i].isoformat(),
                 "old_due": format_time(old_due),
                 "new_due": format_time(clock.due_at),
                 "deadline_version": clock.deadline_version,
@@ -153,7 +171,6 @@ def recompute_open_clocks(changed: date, actor_id: int | None) -> int:
         )
         moved += 1
     return moved
-
 
 
 def set_due(ticket: Ticket, clock: Clock, new_due_day: date, cal: WorkCalendar | None = None) -> None:

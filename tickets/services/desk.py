@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, literal_column, or_
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (Category, Clock, Event, ExtensionRequest, Feedback, Firm, RatingReview, Ticket, TransferRequest,
@@ -110,6 +111,8 @@ def _overdue_page(f, at, after, size):
         stmt = _overdue_base(f, at).where(cond)
         if s == seg and due is not None:
             stmt = stmt.where(or_(Ticket.queue_due_at > due, and_(Ticket.queue_due_at == due, Ticket.id > last_id)))
+        # The open clocks tell whether each due time shown is provisional: one query, not one per row.
+        stmt = stmt.options(selectinload(Ticket.open_clocks))
         got = db.session.scalars(stmt.order_by(Ticket.queue_due_at, Ticket.id).limit(size + 1 - len(rows))).all()
         rows += [(s, t) for t in got]
         if len(rows) > size:

@@ -182,7 +182,8 @@ def message_params(ticket: Ticket) -> dict:
         return {}
     out = {"notice": notice.number, "notice_status": notice.status}
     if notice.due_at is not None:
-        out["due"] = format_time(notice.due_at)
+        # The start too: the message says whether the due time is provisional when it is read.
+        out["due"], out["start"] = format_time(notice.due_at), format_time(notice.clock.started_at)
     if notice.conclusion:
         out["conclusion"] = notice.conclusion
     return out

@@ -77,8 +77,10 @@ def raise_step(clock_id: int, level: str, at: datetime) -> str:
             "due": format_time(clock.due_at), "recipients": [u.id for u in users],
             "supervision_list": supervised,
         })
+        # The start too: the message says whether the due time is provisional when it is read.
         params = {"number": ticket.number, "title": ticket.title, "firm": ticket.firm.name,
-                  "clock": clock.kind, "level": level, "due": format_time(clock.due_at)}
+                  "clock": clock.kind, "level": level, "due": format_time(clock.due_at),
+                  "start": format_time(clock.started_at)}
         notify.enqueue(users, f"step:{step.id}", "reminder", ticket, params, step_id=step.id)
         db.session.commit()
     except (IntegrityError, StaleDataError):
