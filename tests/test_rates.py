@@ -585,7 +585,7 @@ def test_the_meeting_list_carries_the_same_figures(world, client, tmp_path):
     ws = load_workbook(path)["办理指标"]
     header = [c.value for c in ws[1]]
     total = [c.value for c in ws[3]]
-    assert total[0] == "合计" and total[header.index("按时办结率分子")] == 4 and total[header.index("按时办结率")] == 66.7
+    assert total[0] == "合计" and total[header.index("按期办理率分子")] == 4 and total[header.index("按期办理率")] == 66.7
 
 
 def test_parse_period():

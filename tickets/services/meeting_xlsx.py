@@ -91,23 +91,24 @@ def _summary(ws, data: dict) -> None:
     ws.column_dimensions["B"].width = 70
 
 
-# The rates sheet: the measures of DESIGN.md with their Chinese names, in the order of the rates page.
-RATES_ZH = [("on_time_acceptance", "按时受理率"), ("on_time_handling", "按时办结率"), ("resolution", "解决率"),
-            ("satisfaction", "满意率"), ("first_time_satisfaction", "首次满意率"), ("participation", "参评率"),
-            ("rework", "重办率"), ("transfers_per_ticket", "件均转办次数")]
-
-
 def _rates(ws, rates: dict) -> None:
+    """The rates sheet: the measures of the rates page, named as the Chinese catalog names them."""
+    from flask_babel import force_locale
+
+    from .rates import MEASURES
+
+    with force_locale("zh"):
+        names = [(m.key, str(m.label)) for m in MEASURES]
     ws.title = "办理指标"
     headers = ["部门"]
-    for _k, name in RATES_ZH:
+    for _k, name in names:
         headers += [f"{name}分子", f"{name}分母", name]
     headers += ["超期未评", "强制办结"]
     _header(ws, headers, [22] + [10] * (len(headers) - 1))
     for row in rates["departments"] + [rates["total"]]:
         label = "合计" if row["unit"] == "total" else (row["label_zh"] or "未分配")
         cells = [safe(label)]
-        for key, _name in RATES_ZH:
+        for key, _name in names:
             f = row["measures"][key]
             cells += [f["numerator"], f["denominator"], f["rate"]]
         cells += [row["apart"]["closed_unconfirmed"], row["apart"]["closed_forced"]]
