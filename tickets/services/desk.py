@@ -254,9 +254,11 @@ def _extensions_base(f, at):
     approved = func.sum(case((ExtensionRequest.status == "approved", 1), else_=0)).label("approved")
     denied = func.sum(case((ExtensionRequest.status == "denied", 1), else_=0)).label("denied")
     pending = func.sum(case((ExtensionRequest.status == "pending", 1), else_=0)).label("pending")
+    # Pending when the round ended: never decided (tickets/services/transitions.py).
+    lapsed = func.sum(case((ExtensionRequest.status == "lapsed", 1), else_=0)).label("lapsed")
     days = func.sum(case((ExtensionRequest.status == "approved", ExtensionRequest.days), else_=0)).label("days")
     tickets = func.count(func.distinct(ExtensionRequest.ticket_id)).label("tickets")
-    stmt = (db.select(ExtensionRequest.requested_by_id, n, approved, denied, pending, days, tickets)
+    stmt = (db.select(ExtensionRequest.requested_by_id, n, approved, denied, pending, lapsed, days, tickets)
             .group_by(ExtensionRequest.requested_by_id))
     if _needs_ticket(f, official_on_ticket=False):  # the official filter is on requested_by_id
         stmt = stmt.join(Ticket, ExtensionRequest.ticket_id == Ticket.id)
@@ -278,7 +280,8 @@ def _extensions_page(f, at, after, size):
     users = {u.id: u for u in db.session.scalars(
         db.select(User).where(User.id.in_([r.requested_by_id for r in rows])))} if rows else {}
     return [Row(None, {"user": users[r.requested_by_id], "count": r.n, "approved": r.approved or 0,
-                       "denied": r.denied or 0, "pending": r.pending or 0, "days": r.days or 0,
+                       "denied": r.denied or 0, "pending": r.pending or 0, "lapsed": r.lapsed or 0,
+                       "days": r.days or 0,
                        "tickets": r.tickets}) for r in rows], cursor
 
 
