@@ -35,6 +35,7 @@ def _page(week: str, ml, template: str = "meeting/list.html"):
         due_at=svc.build_moment(week) if ml is None else None,
         may_decide=current_user.has("coordinator"),
         staff=svc.staff_choices() if ml is not None and current_user.has("coordinator") else [],
+        chairs=svc.chair_choices() if ml is not None and current_user.has("coordinator") else [],
     )
 
 
@@ -88,7 +89,7 @@ def decide(week: str, number: str):
     require_page("meeting")
     ml = _list_or_404(week)
     try:
-        fields = ("what", "who_user_id", "who_text", "by_date", "new_due")
+        fields = ("what", "who_user_id", "who_text", "by_date", "new_due", "chair_id")
         svc.record_decision(ml, number, current_user, **{k: request.form.get(k) for k in fields})
     except Refused:
         abort(403)

@@ -141,4 +141,16 @@ def on_action(ticket: Ticket, action: str, actor_id: int | None) -> int:
 
         params |= message_params(ticket)
     key = f"ev:{ticket.id}:{ticket.event_count}"
-    return enqueue(users, key, kind, ticket, params, skip_user_id=actor_id)
+    told = enqueue(users, key, kind, ticket, params, skip_user_id=actor_id)
+    if action == "meeting_decision" and _last_event(ticket) == "extension_approved":
+        # A new due date set at the meeting is an approved extension: the firm learns the date
+        # as after any other (the meeting's decision itself stays internal).
+        told += enqueue(firm_users(ticket), f"{key}:extension", "extension_decided", ticket,
+                        params | {"approved": True}, skip_user_id=actor_id)
+    return told
+
+
+def _last_event(ticket: Ticket) -> str | None:
+    from ..models import Event
+
+    return db.session.scalar(db.select(Event.action).filter_by(ticket_id=ticket.id, seq=ticket.event_count))
