@@ -78,12 +78,12 @@ def test_users_list_is_paged_by_keyset_and_searchable(app, admin, park):
 def test_create_and_edit_a_user_with_several_roles(admin, park):
     hr = park.depts["hr"]
     resp = admin.post("/admin/users/new", data={
-        "username": "zhang", "name": "张三", "roles": ["official", "inspector"], "language": "en",
+        "username": "zhang", "name": "张三", "roles": ["official", "leader"], "language": "en",
         "email": "zhang@example.test", "mobile": "13900139000", "department_id": str(hr.id),
         "active": "y", "password": "s3cret-pass"})
     assert resp.status_code == 302, resp.get_data(as_text=True)
     user = db.session.scalar(db.select(User).filter_by(username="zhang"))
-    assert user.roles == {"official", "inspector"} and user.department_id == hr.id and not user.is_head
+    assert user.roles == {"official", "leader"} and user.department_id == hr.id and not user.is_head
     assert user.check_password("s3cret-pass") and user.password_hash != "s3cret-pass"
 
     resp = admin.post(f"/admin/users/{user.id}", data={
@@ -212,7 +212,7 @@ def test_a_good_sheet_imports_every_firm_and_user(admin, park):
     ], users=[
         ["new_leader", "周领导", "leader", "zh", "zhou@example.test", "13600136000", "", "", "", "leader-pass-1"],
         ["ding_staff", "丁员工", "firm", "en", "", "13500135000", c1, "", "", "firm-pass-12"],
-        ["hr_new", "吴科员", "official, inspector", "", "", "", "", "hr", "yes", "official-pass"],
+        ["hr_new", "吴科员", "official, leader", "", "", "", "", "hr", "yes", "official-pass"],
         ["wu_firm", "戊员工", "企业", "zh", "", "", c2, "", "no", "firm-pass-34"],
     ])
     users_before, firms_before = counts()
@@ -226,7 +226,7 @@ def test_a_good_sheet_imports_every_firm_and_user(admin, park):
     assert by_name["ding_staff"].firm_id == ding.id and by_name["ding_staff"].roles == {"firm"}
     assert by_name["wu_firm"].firm_id == wu.id
     hr_new = by_name["hr_new"]
-    assert hr_new.roles == {"official", "inspector"} and hr_new.is_head
+    assert hr_new.roles == {"official", "leader"} and hr_new.is_head
     assert hr_new.department_id == park.depts["hr"].id and hr_new.language == "zh"
     assert hr_new.check_password("official-pass") and "official-pass" not in hr_new.password_hash
 

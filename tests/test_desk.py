@@ -13,7 +13,7 @@ of the N-th working day; red for 3 days at 24:00 of the 3rd working day after du
 | 000003 | Mon 2 Nov | A, labor | extension 3 days approved; handled, dissatisfied, extension 2 denied, handled, satisfied | rework (round 2), 1 dissatisfied |
 | 000004 | Mon 2 Nov | B, financing | fin_official; extension 5 approved; dissatisfied twice: round 3 from Fri 6, due Fri 20 24:00, red3 Wed 25 24:00 | overdue red3 (4.4 wd), supervision, rework (round 3), 2 dissatisfied |
 | 000005 | Mon 9 Nov | A, labor | transferred HR -> Finance -> HR, handled, satisfied | bounced |
-| 000006 | Mon 9 Nov | B, labor | transferred inside HR to hr_other, extension pending, handled Thu 12, no feedback (due Thu 19 24:00) | closed without feedback |
+| 000006 | Mon 9 Nov | B, labor | transferred inside HR to hr_other, extension requested, handled Thu 12 (it lapses), no feedback (due Thu 19 24:00) | closed without feedback |
 | 000007 | Tue 10 Nov | A, labor | rejected | rejected |
 | 000008 | Tue 10 Nov | B, labor | accepted, closed by force | forced |
 | 000009 | Wed 18 Nov | B, energy | accepted (fin_official), due Wed 25 24:00, red3 Mon 30 24:00 | overdue red (1.4 wd) |
@@ -201,8 +201,10 @@ def test_extension_use_by_requester(data):
     park = data
     rows = desk.all_rows("extensions", size=1)
     got = [(r.extra["user"].username, r.extra["count"], r.extra["approved"], r.extra["denied"], r.extra["pending"],
-            r.extra["days"], r.extra["tickets"]) for r in rows]
-    assert got == [("hr_off", 2, 1, 1, 0, 3, 1), ("hr_other", 1, 0, 0, 1, 0, 1), ("fin_off", 1, 1, 0, 0, 5, 1)]
+            r.extra["lapsed"], r.extra["days"], r.extra["tickets"]) for r in rows]
+    # hr_other's request was still pending when the round was handled: it lapsed.
+    assert got == [("hr_off", 2, 1, 1, 0, 0, 3, 1), ("hr_other", 1, 0, 0, 0, 1, 0, 1),
+                   ("fin_off", 1, 1, 0, 0, 0, 5, 1)]
     assert desk.count("extensions") == 3
     only = desk.all_rows("extensions", desk.DeskFilters(official_id=park.fin_official.id))
     assert [r.extra["user"].username for r in only] == ["fin_off"]

@@ -266,7 +266,7 @@ def test_decision_with_new_date(week48, client, login):
     login(week48.coordinator)
     resp = client.post("/meeting/2026-W48/decide/2026-000001", data={
         "what": "人社局本周内组织专场招聘会", "who_user_id": str(week48.hr_head.id), "by_date": "2026-11-27",
-        "new_due": "2026-11-30"})
+        "new_due": "2026-11-30", "chair_id": str(week48.leader.id)})
     assert resp.status_code == 302
     t = _t("2026-000001")
     clock_row = db.session.scalar(db.select(Clock).filter_by(ticket_id=t.id, kind="handle"))
@@ -275,14 +275,15 @@ def test_decision_with_new_date(week48, client, login):
     assert clock_row.red3_at == from_local(datetime(2026, 12, 4, 0))      # 1, 2, 3 December
     assert clock_row.next_step_at == clock_row.yellow_at == from_local(datetime(2026, 11, 28, 0))
     assert t.due_at == clock_row.due_at
-    ev = db.session.scalar(db.select(Event).filter_by(ticket_id=t.id).order_by(Event.seq.desc()).limit(1))
+    ev = db.session.scalar(db.select(Event).filter_by(ticket_id=t.id, action="meeting_decision"))
     assert (ev.action, ev.visibility, ev.actor_id) == ("meeting_decision", "internal", week48.coordinator.id)
     details = json.loads(ev.details)
     assert details["what"] == "人社局本周内组织专场招聘会" and details["who"] == "Hr Head"
     assert details["by_date"] == "2026-11-27" and details["deadline_version"] == 2
     assert details["new_due"] == "2026-11-30T16:00:00.000000Z"
     d = db.session.scalar(db.select(MeetingDecision))
-    assert (d.ticket_id, d.new_due, d.by_date) == (t.id, date(2026, 11, 30), date(2026, 11, 27))
+    assert (d.ticket_id, d.new_due, d.by_date, d.chair_id) == (t.id, date(2026, 11, 30), date(2026, 11, 27),
+                                                              week48.leader.id)
     page = client.get("/meeting/").get_data(as_text=True)
     assert "人社局本周内组织专场招聘会" in page
     # Without a new date: an event, and the clock stays as it is.

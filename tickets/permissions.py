@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .extensions import db
 from .lifecycle import ACTIONS
-from .models import ExtensionRequest, Question, Ticket, TransferRequest, User
+from .models import ExtensionRequest, Question, Ticket, TransferRequest, User, UserRole
 
 
 def _is_official_of(user: User, department_id: int | None) -> bool:
@@ -60,17 +60,73 @@ def _lead_no_pending_transfer(user, ticket) -> bool:
     return _lead(user, ticket) and _pending(TransferRequest, ticket) is None
 
 
+# --- four eyes: who decides an extension or transfer request ------------------------------
+#
+# Nobody decides their own request (DESIGN.md, Clocks; Separation of duties). A request
+# inside a department goes to that department's head; when the department has no active
+# head other than the requester, or the request crosses departments, a coordinator
+# decides. The ticket page's buttons, the approvals inbox and the notification of a new
+# request all ask `may_decide` (or `deciders`), so they cannot disagree.
+
+
+def decision_department(req) -> int | None:
+    """The department whose head decides `req`; None when it crosses departments."""
+    if isinstance(req, TransferRequest):
+        return None if req.crosses_departments else req.from_department_id
+    return req.ticket.department_id
+
+
+def _other_heads(department_id: int | None, requester_id: int) -> list[int]:
+    """Ids of the department's active heads, the requester left out."""
+    if department_id is None:
+        return []
+    return list(db.session.scalars(
+        db.select(User.id).join(UserRole, UserRole.user_id == User.id)
+        .where(User.department_id == department_id, User.is_head.is_(True), User.active.is_(True),
+               UserRole.role == "official", User.id != requester_id)))
+
+
+def _decided_by_head(req) -> int | None:
+    """The department whose head decides `req` now, or None when a coordinator does."""
+    dept = decision_department(req)
+    return dept if _other_heads(dept, req.requested_by_id) else None
+
+
+def _fits(user, req, head_dept: int | None) -> bool:
+    if user is None or not user.is_active or user.id == req.requested_by_id:
+        return False
+    if isinstance(req, ExtensionRequest) and req.round != req.ticket.round:
+        # A request of an earlier round never moves the clock of this one.
+        return False
+    if head_dept is not None:
+        return _is_head_of(user, head_dept)
+    return user.has("coordinator")
+
+
+def may_decide(user, req) -> bool:
+    """Whether `user` may approve or deny the pending request `req` (never their own)."""
+    return req.status == "pending" and _fits(user, req, _decided_by_head(req))
+
+
+def deciders(req) -> list[User]:
+    """Everyone who may decide `req`: the same rule as `may_decide`, for the notification."""
+    head_dept = _decided_by_head(req)
+    stmt = db.select(User).join(UserRole, UserRole.user_id == User.id).where(User.active.is_(True))
+    if head_dept is not None:
+        stmt = stmt.where(UserRole.role == "official", User.department_id == head_dept, User.is_head.is_(True))
+    else:
+        stmt = stmt.where(UserRole.role == "coordinator")
+    return [u for u in db.session.scalars(stmt.order_by(User.id)) if _fits(u, req, head_dept)]
+
+
 def _extension_approver(user, ticket) -> bool:
-    return _pending(ExtensionRequest, ticket) is not None and _is_head_of(user, ticket.department_id)
+    req = _pending(ExtensionRequest, ticket)
+    return req is not None and may_decide(user, req)
 
 
 def _transfer_approver(user, ticket) -> bool:
     req = _pending(TransferRequest, ticket)
-    if req is None:
-        return False
-    if req.crosses_departments:
-        return user.has("coordinator")
-    return _is_head_of(user, req.from_department_id)
+    return req is not None and may_decide(user, req)
 
 
 def _system(user, ticket) -> bool:
@@ -204,6 +260,8 @@ def may_file_for(user: User, firm) -> bool:
 # The oversight pages, and who reads them (DESIGN.md, roles; the oversight issue).
 PAGES = {
     "desk": ("inspector", "leader", "coordinator"),
+    # Extension and transfer requests awaiting a decision (who decides which: `may_decide`).
+    "approvals": ("coordinator", "head"),
     "audit": ("inspector", "leader"),
     "meeting": ("coordinator", "leader", "head"),
     "rates": ("coordinator", "leader", "head", "inspector"),

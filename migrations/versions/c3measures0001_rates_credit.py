@@ -1,7 +1,7 @@
 """The rates credit each step to whoever held it; reviews of dissatisfied ratings
 
 Revision ID: c3measures0001
-Revises: c5a0889205a9
+Revises: b2foureyes0001
 Create Date: 2026-12-01 23:51:11.638058
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c3measures0001'
-down_revision = 'c5a0889205a9'
+down_revision = 'b2foureyes0001'
 branch_labels = None
 depends_on = None
 

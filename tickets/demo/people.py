@@ -9,6 +9,7 @@ from werkzeug.security import generate_password_hash
 from ..demo_logins import DEMO_PASSWORD
 from ..extensions import db
 from ..models import Department, Firm, User
+from ..services.people import require_separation
 from ..validators import CREDIT_ALPHABET, credit_check_char
 
 EMAIL_DOMAIN = "demo.bihuan.local"
@@ -154,6 +155,8 @@ def create_people(rng: random.Random) -> People:
     used_mobiles: set[str] = set()
 
     def user(username, name, roles, language="zh", dept=None, head=False, firm=None) -> User:
+        # The same rule as the admin form and the import: no inspector who also handles.
+        require_separation(roles, head)
         u = User(username=username, name=name, password_hash=password_hash,
                  email=f"{username}@{EMAIL_DOMAIN}", mobile=mobile(rng, used_mobiles), language=language,
                  department_id=depts[dept].id if dept else None, is_head=head,

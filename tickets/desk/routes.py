@@ -11,8 +11,9 @@ from wtforms.validators import DataRequired
 
 from ..extensions import db
 from ..forms_common import RequestForm, category_choices, uploads_from
-from ..models import Category, Department, ExtensionRequest, Firm, Ticket, TransferRequest
-from ..permissions import may_file_for
+from ..models import Category, Department, Firm
+from ..permissions import may_file_for, require_page
+from ..services.approvals import inbox as approvals_inbox
 from ..services.common import parse_id
 from ..services.errors import ServiceError
 from ..services.filing import file_ticket
@@ -73,28 +74,9 @@ def queue():
 @bp.route("/approvals")
 @login_required
 def approvals():
-    """Pending extensions (heads) and transfers (heads inside, coordinators across)."""
-    if not (current_user.has("coordinator") or (current_user.has("official") and current_user.is_head)):
-        abort(403)
-    ext, trans = [], []
-    if current_user.is_head and current_user.has("official"):
-        ext = db.session.scalars(
-            db.select(ExtensionRequest).join(Ticket, ExtensionRequest.ticket_id == Ticket.id)
-            .where(ExtensionRequest.status == "pending", Ticket.state == "accepted",
-                   Ticket.department_id == current_user.department_id)
-            .order_by(ExtensionRequest.id)).all()
-        trans += db.session.scalars(
-            db.select(TransferRequest).join(Ticket, TransferRequest.ticket_id == Ticket.id)
-            .where(TransferRequest.status == "pending", Ticket.state == "accepted",
-                   TransferRequest.from_department_id == current_user.department_id,
-                   TransferRequest.to_department_id == current_user.department_id)
-            .order_by(TransferRequest.id)).all()
-    if current_user.has("coordinator"):
-        trans += db.session.scalars(
-            db.select(TransferRequest).join(Ticket, TransferRequest.ticket_id == Ticket.id)
-            .where(TransferRequest.status == "pending", Ticket.state == "accepted",
-                   TransferRequest.from_department_id != TransferRequest.to_department_id)
-            .order_by(TransferRequest.id)).all()
+    """The extension and transfer requests this user may decide (never their own)."""
+    require_page("approvals")
+    ext, trans = approvals_inbox(current_user)
     return render_template("desk/approvals.html", extensions=ext, transfers=trans)
 
 

@@ -38,6 +38,7 @@ def _page(week: str, ml, template: str = "meeting/list.html"):
         may_decide=current_user.has("coordinator"),
         staff=svc.staff_choices() if ml is not None and current_user.has("coordinator") else [],
         measures=MEASURES,
+        chairs=svc.chair_choices() if ml is not None and current_user.has("coordinator") else [],
     )
 
 
@@ -91,7 +92,7 @@ def decide(week: str, number: str):
     require_page("meeting")
     ml = _list_or_404(week)
     try:
-        fields = ("what", "who_user_id", "who_text", "by_date", "new_due")
+        fields = ("what", "who_user_id", "who_text", "by_date", "new_due", "chair_id")
         svc.record_decision(ml, number, current_user, **{k: request.form.get(k) for k in fields})
     except Refused:
         abort(403)

@@ -5,6 +5,7 @@ from .ticket import (  # noqa: F401
     CHANNELS,
     CLOCK_KINDS,
     NO_DUE,
+    REQUEST_STATUSES,
     STATES,
     URGENCIES,
     Attachment,

@@ -64,6 +64,9 @@ Index("ix_tickets_transfers", Ticket.__table__.c.transfer_count, Ticket.__table_
 Index("ix_tickets_state_closed", Ticket.__table__.c.state, Ticket.__table__.c.closed_at, Ticket.__table__.c.id)
 Index("ix_tickets_created", Ticket.__table__.c.created_at, Ticket.__table__.c.firm_id,
       Ticket.__table__.c.category_id)
+# Requests citing an earlier one, grouped by the cited request (the repeats tab's second part);
+# also the lookup of a ticket's followers.
+Index("ix_tickets_follows", Ticket.__table__.c.follows_id, Ticket.__table__.c.id)
 Index("ix_feedbacks_rating", Feedback.__table__.c.rating, Feedback.__table__.c.id)
 Index("ix_extension_requests_requester", ExtensionRequest.__table__.c.requested_by_id,
       ExtensionRequest.__table__.c.status)

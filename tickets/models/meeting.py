@@ -48,11 +48,15 @@ class MeetingDecision(db.Model):
     new_due: Mapped[date | None] = mapped_column(Date)
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     decided_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    # The leader who chaired the meeting: who approved the extension a new due date amounts to
+    # (required with a new due date by the service; empty on decisions recorded before).
+    chair_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     meeting_list: Mapped[MeetingList] = relationship()
     ticket: Mapped[Ticket] = relationship()
     who_user: Mapped[User | None] = relationship(foreign_keys=[who_user_id])
     decided_by: Mapped[User] = relationship(foreign_keys=[decided_by_id])
+    chair: Mapped[User | None] = relationship(foreign_keys=[chair_id])
 
     @property
     def who(self) -> str:

@@ -82,9 +82,9 @@ class Ticket(db.Model):
         ForeignKey("departments.id", ondelete="RESTRICT")
     )
     round: Mapped[int] = mapped_column(Integer, default=0)
-    follows_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tickets.id", ondelete="RESTRICT"), index=True
-    )
+    # The earlier request this one cites (a repeat); indexed with id in
+    # tickets/models/audit_digest.py for the desk's repeats tab.
+    follows_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -213,11 +213,18 @@ class Question(db.Model):
     asked_by: Mapped[User] = relationship(foreign_keys=[asked_by_id])
 
 
+# "lapsed": still pending when its round ended (handled, closed, ...); never decided after.
+REQUEST_STATUSES = ("pending", "approved", "denied", "lapsed")
+
+
 class ExtensionRequest(db.Model):
     __tablename__ = "extension_requests"
     __table_args__ = (
-        CheckConstraint("status IN ('pending','approved','denied')", name="status"),
-        CheckConstraint("days > 0 AND days <= 30", name="days"),
+        CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),
+        # An official asks for at most 30 working days; the weekly meeting may set any later date.
+        CheckConstraint("days > 0 AND (days <= 30 OR meeting_decision_id IS NOT NULL)", name="days"),
+        # Only an approved extension comes from a meeting decision (it is decided there).
+        CheckConstraint("meeting_decision_id IS NULL OR status = 'approved'", name="meeting_approved"),
         Index("ix_extension_requests_status", "status", "ticket_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -234,15 +241,20 @@ class ExtensionRequest(db.Model):
     )
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     comment: Mapped[str] = mapped_column(Text, default="")
+    # Set when the weekly meeting set a new due date: the extension it amounts to.
+    meeting_decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meeting_decisions.id", ondelete="RESTRICT"), unique=True
+    )
 
     ticket: Mapped[Ticket] = relationship()
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
 class TransferRequest(db.Model):
     __tablename__ = "transfer_requests"
     __table_args__ = (
-        CheckConstraint("status IN ('pending','approved','denied')", name="status"),
+        CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),
         Index("ix_transfer_requests_status", "status", "ticket_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,22 +15,16 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..audit import append_event, format_time
 from ..extensions import db
 from ..lifecycle import ACTIONS, target_state
-from ..models import (
-    Department,
-    ExtensionRequest,
-    Feedback,
-    Handling,
-    Question,
-    Ticket,
-    TransferRequest,
-    User,
-)
-from ..permissions import _open_question, _pending, may
+from ..models import Feedback, Handling, Question, Ticket, User
+from ..permissions import _open_question, may
 from ..timeutil import local_today, now, to_local
-from . import clocks, notices, notify, reviews
-from .common import SavedFiles, check_uploads, parse_id, raise_if, require_choice, require_text
+from ..views_common import fmt_due
+from . import approvals, clocks, notices, notify, reviews
+from .approvals import official_in
+from .common import SavedFiles, check_uploads, raise_if, require_choice, require_text
 from .errors import InvalidInput, Refused, StaleTicket
 from .meeting_decision import meeting_decision
+from .transitions import move, record
 
 OUTCOMES = ("resolved", "partly", "unresolved")
 CONTACT_METHODS = ("phone", "visit", "meeting", "letter", "platform", "sms")
@@ -39,49 +33,17 @@ RATINGS = ("satisfied", "basically_satisfied", "dissatisfied")
 TEXT_MAX = 5000
 
 
-def _move(ticket: Ticket, actor: User | None, action: str, visibility: str, details: dict):
-    """The only place a ticket's state is assigned."""
-    to = target_state(ticket.state, action)
-    frm = ticket.state
-    append_event(
-        ticket,
-        actor.id if actor else None,
-        action,
-        from_state=frm,
-        to_state=to,
-        visibility=visibility,
-        details=details,
-    )
-    ticket.state = to
-    if ACTIONS[action].to_state and to not in ("submitted", "accepted", "handled"):
-        ticket.closed_at = now()
-
-
-def _record(ticket, actor, action, visibility, details):
-    append_event(ticket, actor.id if actor else None, action, visibility=visibility, details=details)
-
-
-def _official_in(errors, lead_id, department_id) -> tuple[User | None, Department | None]:
-    dept = db.session.get(Department, parse_id(department_id)) if parse_id(department_id) else None
-    lead = db.session.get(User, parse_id(lead_id)) if parse_id(lead_id) else None
-    if dept is None:
-        errors["department_id"] = _l("Please choose a department.")
-    elif lead is None or not lead.active or not lead.has("official") or lead.department_id != dept.id:
-        errors["lead_id"] = _l("Please choose an official of that department.")
-    return lead, dept
-
-
 # --- handlers: validate first, then write; the caller commits -----------------
 
 
 def _accept(ticket, actor, data, files):
     errors: dict = {}
-    lead, dept = _official_in(errors, data.get("lead_id"), data.get("department_id"))
+    lead, dept = official_in(errors, data.get("lead_id"), data.get("department_id"))
     note = require_text(errors, "note", data.get("note"), _l("Note"), TEXT_MAX, min_len=0)
     raise_if(errors)
     clocks.decide_accept(ticket, actor)
     ticket.lead_id, ticket.department_id, ticket.round = lead.id, dept.id, 1
-    _move(ticket, actor, "accept", "public", {
+    move(ticket, actor, "accept", "public", {
         "lead_id": lead.id, "lead": lead.name, "department_id": dept.id,
         "department_zh": dept.name_zh, "department_en": dept.name_en, "note": note,
     })
@@ -102,7 +64,7 @@ def _reject(ticket, actor, data, files):
     reason = require_text(errors, "reason", data.get("reason"), _l("Reason"), TEXT_MAX)
     raise_if(errors)
     clocks.decide_accept(ticket, actor)
-    _move(ticket, actor, "reject", "public", {"reason": reason})
+    move(ticket, actor, "reject", "public", {"reason": reason})
 
 
 def _withdraw(ticket, actor, data, files):
@@ -110,7 +72,7 @@ def _withdraw(ticket, actor, data, files):
     reason = require_text(errors, "reason", data.get("reason"), _l("Reason"), TEXT_MAX, min_len=0)
     raise_if(errors)
     clocks.stop_clock(ticket, "accept")
-    _move(ticket, actor, "withdraw", "public", {"reason": reason})
+    move(ticket, actor, "withdraw", "public", {"reason": reason})
 
 
 def _handle(ticket, actor, data, files):
@@ -137,14 +99,27 @@ def _handle(ticket, actor, data, files):
                             contact_method=method, contacted_on=contacted, handled_by_id=actor.id,
                             department_id=ticket.department_id, handled_at=now()))
     saved = files.save(ticket, checked, actor.id)
-    _move(ticket, actor, "handle", "public", {
+    move(ticket, actor, "handle", "public", {
         "round": ticket.round, "outcome": outcome, "what_was_done": done, "explanation": why,
         "contact_method": method, "contacted_on": contacted.isoformat(), "attachments": saved,
     })
     clocks.start_clock(ticket, "feedback")
 
 
-def _feedback_input(data, rework: bool):
+def _feedback_window_ended(ticket) -> tuple[bool, object]:
+    """Whether the feedback clock's due time has come (the window is [start, due)), and that time."""
+    clock = clocks.open_clock(ticket, "feedback")
+    if clock is None:
+        return False, None
+    return now() >= clock.due_at, clock.due_at
+
+
+def _feedback_input(ticket, data, rework: bool):
+    # The window first: after it, no input would make the feedback acceptable.
+    ended, due = _feedback_window_ended(ticket)
+    if ended:
+        raise Refused(_l("The feedback window closed at %(due)s: the request is closing as unconfirmed, "
+                         "and feedback can no longer be given.", due=fmt_due(due)))
     errors: dict = {}
     solved = require_choice(errors, "solved", data.get("solved"), SOLVED, _l("answer to “solved?”"))
     rating = data.get("rating")
@@ -157,30 +132,34 @@ def _feedback_input(data, rework: bool):
 
 
 def _feedback(ticket, actor, data, files):
-    solved, rating, comment = _feedback_input(data, rework=False)
+    solved, rating, comment = _feedback_input(ticket, data, rework=False)
     clocks.stop_clock(ticket, "feedback")
     db.session.add(Feedback(ticket_id=ticket.id, round=ticket.round, solved=solved, rating=rating,
                             comment=comment, given_by_id=actor.id, given_at=now()))
     ticket.solved, ticket.rating = solved, rating
-    _move(ticket, actor, "feedback", "public",
-          {"round": ticket.round, "solved": solved, "rating": rating, "comment": comment})
+    move(ticket, actor, "feedback", "public",
+         {"round": ticket.round, "solved": solved, "rating": rating, "comment": comment})
 
 
 def _rework(ticket, actor, data, files):
-    solved, rating, comment = _feedback_input(data, rework=True)
+    solved, rating, comment = _feedback_input(ticket, data, rework=True)
     clocks.stop_clock(ticket, "feedback")
     db.session.add(Feedback(ticket_id=ticket.id, round=ticket.round, solved=solved, rating=rating,
                             comment=comment, given_by_id=actor.id, given_at=now()))
     ticket.solved, ticket.rating = solved, rating
     ticket.round += 1
-    _move(ticket, actor, "rework", "public",
-          {"round": ticket.round, "solved": solved, "rating": rating, "comment": comment})
+    move(ticket, actor, "rework", "public",
+         {"round": ticket.round, "solved": solved, "rating": rating, "comment": comment})
     _record_due(ticket, clocks.start_clock(ticket, "handle"))
 
 
 def _expire(ticket, actor, data, files):
+    ended, due = _feedback_window_ended(ticket)
+    if not ended and due is not None:
+        raise Refused(_l("The feedback window is open until %(due)s; the request can be closed as unconfirmed "
+                         "only after that.", due=fmt_due(due)))
     clocks.stop_clock(ticket, "feedback")
-    _move(ticket, None, "expire", "public", {"round": ticket.round})
+    move(ticket, None, "expire", "public", {"round": ticket.round})
 
 
 def _force_close(ticket, actor, data, files):
@@ -188,7 +167,7 @@ def _force_close(ticket, actor, data, files):
     reason = require_text(errors, "reason", data.get("reason"), _l("Reason"), TEXT_MAX)
     raise_if(errors)
     clocks.stop_clock(ticket)
-    _move(ticket, actor, "force_close", "public", {"reason": reason})
+    move(ticket, actor, "force_close", "public", {"reason": reason})
 
 
 def _ask(ticket, actor, data, files):
@@ -198,7 +177,7 @@ def _ask(ticket, actor, data, files):
     q = Question(ticket_id=ticket.id, text=text, asked_by_id=actor.id, asked_at=now())
     db.session.add(q)
     db.session.flush()
-    _record(ticket, actor, "ask", "public", {"question_id": q.id, "text": text})
+    record(ticket, actor, "ask", "public", {"question_id": q.id, "text": text})
 
 
 def _reply(ticket, actor, data, files):
@@ -209,112 +188,7 @@ def _reply(ticket, actor, data, files):
     q = _open_question(ticket)
     q.answer, q.answered_by_id, q.answered_at = text, actor.id, now()
     saved = files.save(ticket, checked, actor.id)
-    _record(ticket, actor, "reply", "public", {"question_id": q.id, "text": text, "attachments": saved})
-
-
-def _request_extension(ticket, actor, data, files):
-    errors: dict = {}
-    days = data.get("days")
-    try:
-        days = int(days)
-    except (TypeError, ValueError):
-        days = 0
-    if not 1 <= days <= 30:
-        errors["days"] = _l("An extension is 1 to 30 working days.")
-    reason = require_text(errors, "reason", data.get("reason"), _l("Reason"), TEXT_MAX)
-    public_reason = require_text(errors, "public_reason", data.get("public_reason"),
-                                 _l("Reason shown to the firm"), 500)
-    raise_if(errors)
-    req = ExtensionRequest(ticket_id=ticket.id, round=ticket.round, days=days, reason=reason,
-                           public_reason=public_reason, requested_by_id=actor.id, requested_at=now())
-    db.session.add(req)
-    db.session.flush()
-    _record(ticket, actor, "request_extension", "internal",
-            {"request_id": req.id, "days": days, "reason": reason, "public_reason": public_reason})
-
-
-def _decide_extension(ticket, actor, data, files):
-    errors: dict = {}
-    decision = require_choice(errors, "decision", data.get("decision"), ("approve", "deny"), _l("decision"))
-    comment = require_text(errors, "comment", data.get("comment"), _l("Comment"), TEXT_MAX, min_len=0)
-    raise_if(errors)
-    req = _pending(ExtensionRequest, ticket)
-    req.status = "approved" if decision == "approve" else "denied"
-    req.decided_by_id, req.decided_at, req.comment = actor.id, now(), comment
-    if decision == "approve":
-        clock = clocks.open_clock(ticket, "handle")
-        old_due = clock.due_at
-        clocks.extend_clock(ticket, clock, req.days)
-        ticket.extension_count += 1
-        _record(ticket, actor, "extension_approved", "public", {
-            "request_id": req.id, "days": req.days, "old_due": format_time(old_due),
-            "new_due": format_time(clock.due_at), "deadline_version": clock.deadline_version,
-            "public_reason": req.public_reason, "comment": comment,
-        })
-    else:
-        _record(ticket, actor, "extension_denied", "internal", {"request_id": req.id, "comment": comment})
-
-
-def _request_transfer(ticket, actor, data, files):
-    errors: dict = {}
-    dept = None
-    if parse_id(data.get("to_department_id")):
-        dept = db.session.get(Department, parse_id(data["to_department_id"]))
-    if dept is None:
-        errors["to_department_id"] = _l("Please choose a department.")
-    lead = None
-    if data.get("to_lead_id"):
-        lead, _d = _official_in(errors, data.get("to_lead_id"), data.get("to_department_id"))
-    reason = require_text(errors, "reason", data.get("reason"), _l("Reason"), TEXT_MAX)
-    if dept is not None and lead is None and dept.id == ticket.department_id:
-        errors["to_lead_id"] = _l("A transfer inside the department names the new lead official.")
-    if lead is not None and lead.id == ticket.lead_id:
-        errors["to_lead_id"] = _l("The ticket already has this lead official.")
-    raise_if(errors)
-    req = TransferRequest(ticket_id=ticket.id, from_department_id=ticket.department_id,
-                          from_lead_id=ticket.lead_id, to_department_id=dept.id,
-                          to_lead_id=lead.id if lead else None, reason=reason,
-                          requested_by_id=actor.id, requested_at=now())
-    db.session.add(req)
-    db.session.flush()
-    _record(ticket, actor, "request_transfer", "internal", {
-        "request_id": req.id, "to_department_id": dept.id, "to_lead_id": req.to_lead_id, "reason": reason,
-    })
-
-
-def _transfer(ticket, actor, data, files):
-    """Approve the pending transfer: the ticket moves, the handle clock keeps running."""
-    req = _pending(TransferRequest, ticket)
-    errors: dict = {}
-    comment = require_text(errors, "comment", data.get("comment"), _l("Comment"), TEXT_MAX, min_len=0)
-    lead = req.to_lead
-    if data.get("lead_id"):
-        lead, _d = _official_in(errors, data.get("lead_id"), req.to_department_id)
-    elif lead is None:
-        errors["lead_id"] = _l("Please choose the new lead official.")
-    raise_if(errors)
-    req.status, req.decided_by_id, req.decided_at, req.comment = "approved", actor.id, now(), comment
-    frm_dept = ticket.department
-    ticket.lead_id, ticket.department_id = lead.id, req.to_department_id
-    ticket.transfer_count += 1
-    _move(ticket, actor, "transfer", "public", {
-        "request_id": req.id, "from_department_id": frm_dept.id if frm_dept else None,
-        "to_department_id": req.to_department_id, "department_zh": req.to_department.name_zh,
-        "department_en": req.to_department.name_en, "lead_id": lead.id, "lead": lead.name,
-        "reason": req.reason, "comment": comment,
-    })
-    ticket.lead, ticket.department = lead, req.to_department
-    # The round passes to the new holder, unless it is already overdue (see clocks.hold_round).
-    clocks.hold_round(ticket, clocks.open_clock(ticket, "handle"))
-
-
-def _deny_transfer(ticket, actor, data, files):
-    errors: dict = {}
-    comment = require_text(errors, "comment", data.get("comment"), _l("Comment"), TEXT_MAX)
-    raise_if(errors)
-    req = _pending(TransferRequest, ticket)
-    req.status, req.decided_by_id, req.decided_at, req.comment = "denied", actor.id, now(), comment
-    _record(ticket, actor, "deny_transfer", "internal", {"request_id": req.id, "comment": comment})
+    record(ticket, actor, "reply", "public", {"question_id": q.id, "text": text, "attachments": saved})
 
 
 def _note(ticket, actor, data, files):
@@ -325,22 +199,24 @@ def _note(ticket, actor, data, files):
     checked = check_uploads(errors, data.get("uploads") or [])
     raise_if(errors)
     saved = files.save(ticket, checked, actor.id, public=visibility == "public")
-    _record(ticket, actor, "note", visibility, {"text": text, "attachments": saved})
+    record(ticket, actor, "note", visibility, {"text": text, "attachments": saved})
 
 
 def _inspector_note(ticket, actor, data, files):
     errors: dict = {}
     text = require_text(errors, "text", data.get("text"), _l("Note"), TEXT_MAX)
     raise_if(errors)
-    _record(ticket, actor, "inspector_note", "inspector", {"text": text})
+    record(ticket, actor, "inspector_note", "inspector", {"text": text})
 
 
 HANDLERS = {
     "accept": _accept, "reject": _reject, "withdraw": _withdraw, "handle": _handle,
     "feedback": _feedback, "rework": _rework, "expire": _expire, "force_close": _force_close,
-    "ask": _ask, "reply": _reply, "request_extension": _request_extension,
-    "decide_extension": _decide_extension, "request_transfer": _request_transfer,
-    "transfer": _transfer, "deny_transfer": _deny_transfer, "note": _note,
+    "ask": _ask, "reply": _reply, "note": _note,
+    # Extension and transfer requests: record-only but for the transfer, in services/approvals.py.
+    "request_extension": approvals.request_extension, "decide_extension": approvals.decide_extension,
+    "request_transfer": approvals.request_transfer, "transfer": approvals.transfer,
+    "deny_transfer": approvals.deny_transfer,
     "inspector_note": _inspector_note,
     # Supervision notices: record-only, in services/notices.py.
     "issue_notice": notices.issue, "explain_notice": notices.explain, "conclude_notice": notices.conclude,

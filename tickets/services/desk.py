@@ -8,86 +8,27 @@ The indexes they rely on are declared in tickets/models/audit_digest.py.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal_column, or_
+from sqlalchemy import and_, case, func, or_
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import (Category, Clock, Event, ExtensionRequest, Feedback, Firm, RatingReview, Ticket, TransferRequest,
-                      User)
+from ..models import Clock, Event, ExtensionRequest, Feedback, RatingReview, Ticket, TransferRequest, User
 from ..timeutil import now
 from ..workdays import WorkCalendar
 from .common import parse_id
+from .desk_common import DeskFilters, Row, _count, _filtered, _id, _parts, _ts
+from .desk_repeats import REPEAT_DAYS, REPEAT_MIN, repeats_base, repeats_page  # noqa: F401 (the page reads them)
 
 TABS = ("overdue", "supervision", "rework", "dissatisfied", "bounced", "unconfirmed", "rejected", "forced",
         "extensions", "repeats")
 CLOSED_TABS = {"unconfirmed": "closed_unconfirmed", "rejected": "rejected", "forced": "closed_forced"}
 CLOSING_ACTIONS = {"closed_unconfirmed": "expire", "rejected": "reject", "closed_forced": "force_close"}
-REPEAT_DAYS = 90
-REPEAT_MIN = 3
 PAGE_SIZE = 25
 
 
-@dataclass
-class DeskFilters:
-    department_id: int | None = None
-    official_id: int | None = None
-    category_id: int | None = None
-
-
-@dataclass
-class Row:
-    """One line of a desk list: a ticket (or a group) and what the tab adds to it."""
-
-    ticket: Ticket | None = None
-    extra: dict = field(default_factory=dict)
-
-
-def _filtered(stmt, f: DeskFilters, official_col=None):
-    if f.department_id:
-        stmt = stmt.where(Ticket.department_id == f.department_id)
-    if f.official_id:
-        stmt = stmt.where((official_col if official_col is not None else Ticket.lead_id) == f.official_id)
-    if f.category_id:
-        stmt = stmt.where(Ticket.category_id == f.category_id)
-    return stmt
-
-
-def _matches(t: Ticket, f: DeskFilters) -> bool:
-    """_filtered, for a ticket already loaded."""
-    return ((not f.department_id or t.department_id == f.department_id)
-            and (not f.official_id or t.lead_id == f.official_id)
-            and (not f.category_id or t.category_id == f.category_id))
-
-
-def _parts(after: str, n: int) -> list[str] | None:
-    parts = (after or "").split("|")
-    return parts if after and len(parts) == n else None
-
-
-def _ts(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _count(stmt) -> int:
-    stmt = stmt.order_by(None)
-    if stmt._group_by_clauses:  # a grouped list counts its groups: the grouping columns are enough
-        groups = stmt.with_only_columns(*stmt._group_by_clauses, maintain_column_froms=True)
-        return db.session.scalar(db.select(func.count()).select_from(groups.subquery())) or 0
-    return db.session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True)) or 0
-
-
 # --- overdue now: red-for-3 first, then by due --------------------------------------------
-
-
-def _id(text: str) -> int:
-    """A cursor's id part; ValueError for anything that is not an id in range."""
-    n = parse_id(text)
-    if n is None:
-        raise ValueError(text)
-    return n
 
 
 def _overdue_base(f, at):
@@ -261,9 +202,11 @@ def _extensions_base(f, at):
     approved = func.sum(case((ExtensionRequest.status == "approved", 1), else_=0)).label("approved")
     denied = func.sum(case((ExtensionRequest.status == "denied", 1), else_=0)).label("denied")
     pending = func.sum(case((ExtensionRequest.status == "pending", 1), else_=0)).label("pending")
+    # Pending when the round ended: never decided (tickets/services/transitions.py).
+    lapsed = func.sum(case((ExtensionRequest.status == "lapsed", 1), else_=0)).label("lapsed")
     days = func.sum(case((ExtensionRequest.status == "approved", ExtensionRequest.days), else_=0)).label("days")
     tickets = func.count(func.distinct(ExtensionRequest.ticket_id)).label("tickets")
-    stmt = (db.select(ExtensionRequest.requested_by_id, n, approved, denied, pending, days, tickets)
+    stmt = (db.select(ExtensionRequest.requested_by_id, n, approved, denied, pending, lapsed, days, tickets)
             .group_by(ExtensionRequest.requested_by_id))
     if _needs_ticket(f, official_on_ticket=False):  # the official filter is on requested_by_id
         stmt = stmt.join(Ticket, ExtensionRequest.ticket_id == Ticket.id)
@@ -285,59 +228,9 @@ def _extensions_page(f, at, after, size):
     users = {u.id: u for u in db.session.scalars(
         db.select(User).where(User.id.in_([r.requested_by_id for r in rows])))} if rows else {}
     return [Row(None, {"user": users[r.requested_by_id], "count": r.n, "approved": r.approved or 0,
-                       "denied": r.denied or 0, "pending": r.pending or 0, "days": r.days or 0,
+                       "denied": r.denied or 0, "pending": r.pending or 0, "lapsed": r.lapsed or 0,
+                       "days": r.days or 0,
                        "tickets": r.tickets}) for r in rows], cursor
-
-
-# --- repeat requests: the same firm and category 3+ times in 90 days ------------------------
-
-
-# "+ 0" keeps SQLite's planner from walking (firm_id, created_at) to save the GROUP BY
-# sort, which reads far more rows than the covering (created_at, firm_id, category_id)
-# range; plain arithmetic, the same on every database.
-REPEAT_FIRM = (Ticket.firm_id + literal_column("0")).label("firm_id")
-REPEAT_CATEGORY = (Ticket.category_id + literal_column("0")).label("category_id")
-
-
-def _repeats_base(f, at):
-    since = at - timedelta(days=REPEAT_DAYS)
-    n = func.count(Ticket.id).label("n")
-    stmt = (db.select(REPEAT_FIRM, REPEAT_CATEGORY, n).where(Ticket.created_at >= since)
-            .group_by(REPEAT_FIRM, REPEAT_CATEGORY).having(func.count(Ticket.id) >= REPEAT_MIN))
-    return _filtered(stmt, f)
-
-
-def _repeats_page(f, at, after, size):
-    stmt = _repeats_base(f, at)
-    n = func.count(Ticket.id)
-    firm, cat = Ticket.firm_id + literal_column("0"), Ticket.category_id + literal_column("0")
-    p = _parts(after, 3)
-    if p and all(parse_id(x) for x in p):
-        c, firm_id, cat_id = (parse_id(x) for x in p)
-        stmt = stmt.having(or_(n < c, and_(n == c, or_(firm > firm_id, and_(firm == firm_id, cat > cat_id)))))
-    rows = db.session.execute(stmt.order_by(n.desc(), firm, cat).limit(size + 1)).all()
-    cursor = None
-    if len(rows) > size:
-        rows = rows[:size]
-        cursor = f"{rows[-1].n}|{rows[-1].firm_id}|{rows[-1].category_id}"
-    out = []
-    if rows:
-        since = at - timedelta(days=REPEAT_DAYS)
-        wanted = {(r.firm_id, r.category_id) for r in rows}
-        members: dict[tuple, list[Ticket]] = {}
-        # (firm_id IN ..., created_at >= since): a range per firm on ix_tickets_firm_created;
-        # the filters are applied here, so that no planner trades that range for a department scan.
-        stmt = db.select(Ticket).where(Ticket.firm_id.in_({r.firm_id for r in rows}), Ticket.created_at >= since)
-        for t in db.session.scalars(stmt.order_by(Ticket.created_at, Ticket.id)):
-            if (t.firm_id, t.category_id) in wanted and _matches(t, f):
-                members.setdefault((t.firm_id, t.category_id), []).append(t)
-        firms = {x.id: x for x in db.session.scalars(db.select(Firm).where(Firm.id.in_({r.firm_id for r in rows})))}
-        cats = {x.id: x for x in db.session.scalars(
-            db.select(Category).where(Category.id.in_({r.category_id for r in rows})))}
-        for r in rows:
-            out.append(Row(None, {"firm": firms[r.firm_id], "category": cats[r.category_id], "count": r.n,
-                                  "tickets": members.get((r.firm_id, r.category_id), [])}))
-    return out, cursor
 
 
 TAB_QUERIES = {
@@ -347,7 +240,7 @@ TAB_QUERIES = {
     "dissatisfied": (_dissatisfied_base, _dissatisfied_page),
     "bounced": (_bounced_base, _bounced_page),
     "extensions": (_extensions_base, _extensions_page),
-    "repeats": (_repeats_base, _repeats_page),
+    "repeats": (repeats_base, repeats_page),
 }
 for _tab, _state in CLOSED_TABS.items():
     TAB_QUERIES[_tab] = (_closed_base(_state), _closed_page(_state))
@@ -355,8 +248,9 @@ assert set(TAB_QUERIES) == set(TABS)
 
 
 def count(tab: str, f: DeskFilters | None = None, at: datetime | None = None) -> int:
-    """How many rows the tab lists under the filters."""
-    return _count(TAB_QUERIES[tab][0](f or DeskFilters(), at or now()))
+    """How many rows the tab lists under the filters (a tab of two parts gives a statement for each)."""
+    base = TAB_QUERIES[tab][0](f or DeskFilters(), at or now())
+    return sum(_count(stmt) for stmt in (base if isinstance(base, tuple) else (base,)))
 
 
 # Counted only on their own tab: a GROUP BY over every ticket of the last 90 days costs

@@ -287,7 +287,7 @@ def record_decision(ml: MeetingList, number: str, actor: User, **form) -> Ticket
     if number not in numbers_on(snapshot(ml)):
         raise InvalidInput(_l("%(number)s is not on the list of %(week)s.", number=number, week=ml.week))
     ticket = db.session.scalar(db.select(Ticket).filter_by(number=number))
-    fields = ("what", "who_user_id", "who_text", "by_date", "new_due")
+    fields = ("what", "who_user_id", "who_text", "by_date", "new_due", "chair_id")
     return perform(ticket, "meeting_decision", actor, None, list_id=ml.id,
                    **{k: form.get(k) for k in fields})
 
@@ -307,6 +307,13 @@ def decisions_by_number(ml: MeetingList) -> dict[str, list[MeetingDecision]]:
     for d in rows:
         out.setdefault(d.ticket.number, []).append(d)
     return out
+
+
+def chair_choices() -> list[User]:
+    """Who may have chaired the meeting: active leaders (the chair approves a new due date)."""
+    roles = db.select(UserRole.user_id).where(UserRole.role == "leader")
+    return list(db.session.scalars(
+        db.select(User).where(User.active.is_(True), User.id.in_(roles)).order_by(User.name, User.id)))
 
 
 def staff_choices() -> list[User]:

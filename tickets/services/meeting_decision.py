@@ -1,10 +1,14 @@
 """The weekly meeting's decision on one item, as a record-only lifecycle action.
 
 `perform(ticket, "meeting_decision", coordinator, list_id=, what=, who_user_id=
-or who_text=, by_date=, new_due=)` runs `meeting_decision` below: it validates,
-keeps the decision row, writes an internal event, and where the meeting set a
-new due date, gives the handle clock a new deadline version. The caller
-(perform) checks the lifecycle table and the permission function, and commits.
+or who_text=, by_date=, new_due=, chair_id=)` runs `meeting_decision` below: it
+validates, keeps the decision row and writes an internal event. A new due date is
+an extension approved at the meeting (DESIGN.md, Clocks): the handle clock gets a
+new deadline version, and it is recorded like any other approved extension, an
+ExtensionRequest requested by the round's lead official and decided by the leader
+who chaired (never the lead), with its public event, so that the extension figures
+and the inspector's desk count it. The caller (perform) checks the lifecycle table
+and the permission function, and commits.
 """
 from __future__ import annotations
 
@@ -14,10 +18,11 @@ from flask_babel import lazy_gettext as _l
 
 from ..audit import append_event, format_time
 from ..extensions import db
-from ..models import MeetingDecision, MeetingList, Ticket, User
+from ..models import ExtensionRequest, MeetingDecision, MeetingList, Ticket, User
 from ..timeutil import local_today, now, to_local
 from ..workdays import WorkCalendar
 from . import clocks
+from .approvals import extension_approved
 from .common import parse_id, raise_if, require_text
 
 WHAT_MAX = 2000
@@ -63,7 +68,27 @@ def _new_due(errors: dict, ticket: Ticket, value, today: date, cal: WorkCalendar
         errors["new_due"] = _l("The date must be within a year.")
     elif not cal.is_workday(day):
         errors["new_due"] = _l("The new due date must be a working day.")
+    elif day <= to_local(clock.due_at - timedelta(microseconds=1)).date():
+        # Due at 24:00 of its last day, i.e. 00:00 of the next: the last day is the one before.
+        errors["new_due"] = _l("The new due date must be later than the current one: the meeting moves a "
+                               "deadline only by extending it.")
     return clock, day
+
+
+def _chair(errors: dict, ticket: Ticket, value, required: bool) -> User | None:
+    """The leader who chaired; required when the meeting extends the deadline, never the lead official."""
+    chair = db.session.get(User, parse_id(value)) if parse_id(value) else None
+    if chair is None and value not in (None, ""):
+        errors["chair_id"] = _l("Please choose the leader who chaired the meeting.")
+    elif chair is None:
+        if required:
+            errors["chair_id"] = _l("A new due date is an extension approved at the meeting: please choose the "
+                                    "leader who chaired it.")
+    elif not chair.active or not chair.has("leader"):
+        errors["chair_id"] = _l("The chair must be an active user with the role leader.")
+    elif chair.id == ticket.lead_id:
+        errors["chair_id"] = _l("The lead official of this request cannot approve its extension as chair.")
+    return chair if "chair_id" not in errors else None
 
 
 def meeting_decision(ticket: Ticket, actor: User, data: dict, files) -> None:
@@ -83,19 +108,40 @@ def meeting_decision(ticket: Ticket, actor: User, data: dict, files) -> None:
         errors["by_date"] = _l("The date must be within a year.")
     cal = WorkCalendar.load()
     clock, new_due = _new_due(errors, ticket, data.get("new_due"), today, cal)
+    # (A chair is asked for once the date itself is acceptable: one thing to correct at a time.)
+    chair = _chair(errors, ticket, data.get("chair_id"), required=new_due is not None and "new_due" not in errors)
     raise_if(errors)
     details = {
         "list_id": meeting.id, "week": meeting.week, "what": what,
         "who_user_id": who_user.id if who_user else None, "who": who_user.name if who_user else who_text,
-        "by_date": by_date.isoformat(),
+        "by_date": by_date.isoformat(), "chair_id": chair.id if chair else None,
+        "chair": chair.name if chair else "",
     }
-    if new_due is not None:
-        old_due = clock.due_at
-        clocks.set_due(ticket, clock, new_due, cal)
-        details.update({"clock": clock.kind, "round": clock.round, "old_due": format_time(old_due),
-                        "new_due": format_time(clock.due_at), "deadline_version": clock.deadline_version})
-    db.session.add(MeetingDecision(
+    decision = MeetingDecision(
         list_id=meeting.id, ticket_id=ticket.id, what=what, who_user_id=who_user.id if who_user else None,
-        who_text=who_text, by_date=by_date, new_due=new_due, decided_by_id=actor.id, decided_at=now()))
+        who_text=who_text, by_date=by_date, new_due=new_due, decided_by_id=actor.id, decided_at=now(),
+        chair_id=chair.id if chair else None)
+    db.session.add(decision)
+    db.session.flush()
+    extension = None
+    if new_due is not None:
+        old_due, old_limit = clock.due_at, clock.limit_days
+        clocks.set_due(ticket, clock, new_due, cal)
+        if clock.limit_days <= old_limit:  # (a limit out of step with the due time; perform rolls back)
+            raise_if({"new_due": _l("The new due date must be later than the current one: the meeting moves a "
+                                    "deadline only by extending it.")})
+        extension = ExtensionRequest(
+            ticket_id=ticket.id, round=clock.round, days=clock.limit_days - old_limit, reason=what,
+            public_reason="", status="approved", requested_by_id=ticket.lead_id, requested_at=now(),
+            decided_by_id=chair.id, decided_at=now(), meeting_decision_id=decision.id)
+        db.session.add(extension)
+        db.session.flush()
+        details.update({"clock": clock.kind, "round": clock.round, "old_due": format_time(old_due),
+                        "new_due": format_time(clock.due_at), "deadline_version": clock.deadline_version,
+                        "extension_request_id": extension.id})
     # Internal: DESIGN.md, the firm never sees meeting decisions.
     append_event(ticket, actor.id, "meeting_decision", visibility="internal", details=details)
+    if extension is not None:
+        # Public like every approved extension: the firm reads its new date (not the meeting's).
+        extension_approved(ticket, actor, extension, clock, old_due, "", meeting_decision_id=decision.id,
+                           meeting_week=meeting.week, chair_id=chair.id, chair=chair.name)

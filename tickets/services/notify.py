@@ -89,7 +89,8 @@ ON_ACTION = {
     "force_close": ("closed", lambda t: firm_users(t) + lead_of(t)),
     "ask": ("question", firm_users),
     "reply": ("reply", lead_of),
-    "request_extension": ("extension_requested", lambda t: heads_of(t.department_id)),
+    # A new request goes to exactly those who may decide it (permissions.deciders).
+    "request_extension": ("extension_requested", None),
     "decide_extension": ("extension_decided", lambda t: lead_of(t) + firm_users(t)),
     "request_transfer": ("transfer_requested", None),
     "transfer": ("transferred", lambda t: lead_of(t) + firm_users(t)),
@@ -127,11 +128,14 @@ def on_action(ticket: Ticket, action: str, actor_id: int | None) -> int:
     params = _base(ticket) | {"state": ticket.state, "round": ticket.round}
     if ticket.lead is not None:
         params["lead"] = ticket.lead.name
-    if action == "request_transfer":
-        from ..models import TransferRequest
+    if action in ("request_extension", "request_transfer"):
+        from ..models import ExtensionRequest, TransferRequest
+        from ..permissions import deciders
 
-        req = db.session.scalar(db.select(TransferRequest).filter_by(ticket_id=ticket.id, status="pending"))
-        users = users_with_role("coordinator") if req and req.crosses_departments else heads_of(ticket.department_id)
+        model = ExtensionRequest if action == "request_extension" else TransferRequest
+        req = db.session.scalar(db.select(model).filter_by(ticket_id=ticket.id, status="pending")
+                                .order_by(model.id.desc()).limit(1))
+        users = deciders(req) if req is not None else []
     elif action == "decide_extension":
         from ..models import ExtensionRequest
 
@@ -146,4 +150,16 @@ def on_action(ticket: Ticket, action: str, actor_id: int | None) -> int:
 
         params |= message_params(ticket)
     key = f"ev:{ticket.id}:{ticket.event_count}"
-    return enqueue(users, key, kind, ticket, params, skip_user_id=actor_id)
+    told = enqueue(users, key, kind, ticket, params, skip_user_id=actor_id)
+    if action == "meeting_decision" and _last_event(ticket) == "extension_approved":
+        # A new due date set at the meeting is an approved extension: the firm learns the date
+        # as after any other (the meeting's decision itself stays internal).
+        told += enqueue(firm_users(ticket), f"{key}:extension", "extension_decided", ticket,
+                        params | {"approved": True}, skip_user_id=actor_id)
+    return told
+
+
+def _last_event(ticket: Ticket) -> str | None:
+    from ..models import Event
+
+    return db.session.scalar(db.select(Event.action).filter_by(ticket_id=ticket.id, seq=ticket.event_count))

@@ -25,6 +25,12 @@ CODE_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 200
 LIMIT_MIN, LIMIT_MAX = 1, 60
 
+# DESIGN.md, Separation of duties: whoever audits does not handle. The inspector role is
+# never held with these (a head is an official flagged as head).
+NOT_WITH_INSPECTOR = ("coordinator", "official", "admin")
+CONFLICT_WORDS = {"coordinator": _l("coordinator"), "official": _l("official"), "head": _l("department head"),
+                  "admin": _l("admin")}
+
 
 def _page(stmt, model, after: int | None, size: int | None = None):
     """Keyset paging on id: (rows, id to continue after, or None on the last page)."""
@@ -57,6 +63,24 @@ def list_users(q: str = "", after: int | None = None, size: int | None = None):
     return _page(stmt, User, after, size)
 
 
+def separation_conflict(roles, is_head: bool = False):
+    """The message naming the conflict when `roles` hold the inspector with a handling role; else None."""
+    roles = set(roles or ())
+    clash = [r for r in NOT_WITH_INSPECTOR if r in roles] if "inspector" in roles else []
+    if not clash:
+        return None
+    words = [str(CONFLICT_WORDS["head" if r == "official" and is_head else r]) for r in clash]
+    return _l("Separation of duties: the inspector role cannot be combined with %(roles)s on one user "
+              "(whoever audits does not handle).", roles=", ".join(words))
+
+
+def require_separation(roles, is_head: bool = False) -> None:
+    """Raise InvalidInput for a combination of roles that separation of duties forbids."""
+    conflict = separation_conflict(roles, is_head)
+    if conflict is not None:
+        raise InvalidInput(conflict, {"roles": conflict})
+
+
 def check_user(errors: dict, *, username, name, roles, language, email, mobile, firm, department,
                is_head, password, password_required: bool) -> dict:
     """The rules on one user's fields; `firm` and `department` are any reference or None."""
@@ -71,6 +95,8 @@ def check_user(errors: dict, *, username, name, roles, language, email, mobile, 
         errors["roles"] = _l("Choose at least one role.")
     elif any(r not in ROLES for r in roles):
         errors["roles"] = _l("Unknown role. The roles are: %(roles)s.", roles=", ".join(ROLES))
+    elif separation_conflict(roles, is_head) is not None:
+        errors["roles"] = separation_conflict(roles, is_head)
     language = (language or "zh").strip()
     if language not in LANGUAGES:
         errors["language"] = _l("The language is zh or en.")

@@ -1,0 +1,68 @@
+"""What the inspector desk's lists share: the filters, a row, cursors and counts (tickets/services/desk.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func
+
+from ..extensions import db
+from ..models import Ticket
+from .common import parse_id
+
+
+@dataclass
+class DeskFilters:
+    department_id: int | None = None
+    official_id: int | None = None
+    category_id: int | None = None
+
+
+@dataclass
+class Row:
+    """One line of a desk list: a ticket (or a group) and what the tab adds to it."""
+
+    ticket: Ticket | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _filtered(stmt, f: DeskFilters, official_col=None):
+    if f.department_id:
+        stmt = stmt.where(Ticket.department_id == f.department_id)
+    if f.official_id:
+        stmt = stmt.where((official_col if official_col is not None else Ticket.lead_id) == f.official_id)
+    if f.category_id:
+        stmt = stmt.where(Ticket.category_id == f.category_id)
+    return stmt
+
+
+def _matches(t: Ticket, f: DeskFilters) -> bool:
+    """_filtered, for a ticket already loaded."""
+    return ((not f.department_id or t.department_id == f.department_id)
+            and (not f.official_id or t.lead_id == f.official_id)
+            and (not f.category_id or t.category_id == f.category_id))
+
+
+def _parts(after: str, n: int) -> list[str] | None:
+    parts = (after or "").split("|")
+    return parts if after and len(parts) == n else None
+
+
+def _ts(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _count(stmt) -> int:
+    stmt = stmt.order_by(None)
+    if stmt._group_by_clauses:  # a grouped list counts its groups: the grouping columns are enough
+        groups = stmt.with_only_columns(*stmt._group_by_clauses, maintain_column_froms=True)
+        return db.session.scalar(db.select(func.count()).select_from(groups.subquery())) or 0
+    return db.session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True)) or 0
+
+
+def _id(text: str) -> int:
+    """A cursor's id part; ValueError for anything that is not an id in range."""
+    n = parse_id(text)
+    if n is None:
+        raise ValueError(text)
+    return n
