@@ -19,12 +19,12 @@ from __future__ import annotations
 import pytest
 
 from tickets.extensions import db
-from tickets.models import Event, SupervisionNotice
-from tickets.services.actions import perform
+from tickets.models import Event, Feedback, RatingReview, SupervisionNotice
+from tickets.services.actions import perform, record_feedback
 from tickets.services.errors import Refused
 
 from .matrix_support import (ROLES, STATES, actor_for, assert_nothing_written, make_ticket, mpark,  # noqa: F401
-                             refused_cell_ticket, request_transfer, today)
+                             do_handle, refused_cell_ticket, request_transfer, today)
 from .records import count, snapshot
 
 # --- the literal matrix of state-changing actions ----------------------------------------
@@ -159,6 +159,8 @@ RECORD_ACTIONS = (
     "issue_notice",
     "explain_notice",
     "conclude_notice",
+    "propose_exclusion",
+    "decide_exclusion",
 )
 
 STAFF_OF_THE_TICKET = {"coordinator", "lead", "head", "same_dept_official"}
@@ -187,6 +189,10 @@ RECORD_EXPECTED: dict[tuple[str, str], set[str]] = {
     ("handled", "issue_notice"): {"inspector"},
     **{(s, "explain_notice"): {"lead", "head"} for s in AFTER_ACCEPTANCE},
     **{(s, "conclude_notice"): {"inspector"} for s in AFTER_ACCEPTANCE},
+    # The review (甄别) of a dissatisfied rating (the ticket was rated dissatisfied in round 1):
+    # proposed by a coordinator, decided by an inspector, whatever became of the ticket since.
+    **{(s, "propose_exclusion"): {"coordinator"} for s in AFTER_ACCEPTANCE},
+    **{(s, "decide_exclusion"): {"inspector"} for s in AFTER_ACCEPTANCE},
 }
 
 
@@ -207,6 +213,25 @@ def _explained(park, t):
     perform(t, "explain_notice", park.hr_official, explanation="已组织招聘会")
 
 
+def _dissatisfied(park, t):
+    """Round 1 handled and rated dissatisfied: the ticket is back in handling, round 2."""
+    do_handle(park, t)
+    record_feedback(t, park.firm_user, solved="no", rating="dissatisfied", comment="仍未招到人")
+
+
+def _proposed(park, t):
+    _dissatisfied(park, t)
+    perform(t, "propose_exclusion", park.coordinator, feedback_id=_rating_of(t), reason="诉求超出园区职权")
+
+
+def _rating_of(t) -> int | None:
+    return db.session.scalar(db.select(Feedback.id).filter_by(ticket_id=t.id, rating="dissatisfied"))
+
+
+def _proposal_of(t) -> int | None:
+    return db.session.scalar(db.select(RatingReview.id).filter_by(ticket_id=t.id, status="proposed"))
+
+
 RECORD_SETUP = {
     "reply": _ask,
     "decide_extension_approve": _extension,
@@ -215,6 +240,8 @@ RECORD_SETUP = {
     "deny_transfer_cross": lambda park, t: request_transfer(park, t, "cross"),
     "explain_notice": _notice,
     "conclude_notice": _explained,
+    "propose_exclusion": _dissatisfied,
+    "decide_exclusion": _proposed,
 }
 
 # (service action, valid data) and what an allowed cell adds: the events, in order, and the
@@ -237,6 +264,11 @@ RECORD_CALLS = {
     "issue_notice": ("issue_notice", dict(reason="超期未办结"), ["issue_notice"], {"Clock": 1, "open_clocks": 1}),
     "explain_notice": ("explain_notice", dict(explanation="已组织招聘会"), ["explain_notice"], {"open_clocks": -1}),
     "conclude_notice": ("conclude_notice", dict(conclusion="accepted", comment="说明属实"), ["conclude_notice"], {}),
+    # feedback_id and review_id are the ticket's own (resolved in the cell).
+    "propose_exclusion": ("propose_exclusion", dict(feedback_id=_rating_of, reason="诉求超出园区职权"),
+                          ["propose_exclusion"], {"RatingReview": 1}),
+    "decide_exclusion": ("decide_exclusion", dict(review_id=_proposal_of, decision="confirm", comment=""),
+                         ["decide_exclusion"], {}),
 }
 # The ticket's own fields that no record-only action changes (tests/records.py, snapshot).
 STATE, LEAD, DEPARTMENT, ROUND, CLOSED_AT, TRANSFERS, SOLVED, RATING, DUE = 0, 4, 5, 6, 7, 8, 9, 10, 11
@@ -254,6 +286,7 @@ def test_record_only_matrix(mpark, state, action, role, allowed):
     name, data, events, grows = RECORD_CALLS[action]
     if "to_department_id" in data:
         data = dict(data, to_department_id=park.depts[data["to_department_id"]].id)
+    data = {k: v(t) if callable(v) else v for k, v in data.items()}
     before = snapshot(t.id)
     seq_before = t.event_count
     notices_before = count(SupervisionNotice, ticket_id=t.id)
