@@ -41,10 +41,12 @@ system-deps:
 
 # The whole suite, then again under faketime at two hours when UTC and Shanghai disagree
 # about the date (scripts/test_at_odd_hours.sh); `make test ODD_HOURS=0` skips the reruns.
+# Two processes (pytest-xdist), each test module in one of them: the machine has two cores.
 ODD_HOURS ?= 1
+PARALLEL ?= -n 2 --dist loadfile
 test: $(TEST_STAMP) system-deps translations
-	$(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
-	@if [ "$(ODD_HOURS)" = "1" ]; then bash scripts/test_at_odd_hours.sh tests $(PYTEST_ARGS); fi
+	$(BIN)/python -m pytest -q tests $(PARALLEL) $(PYTEST_ARGS)
+	@if [ "$(ODD_HOURS)" = "1" ]; then bash scripts/test_at_odd_hours.sh tests $(PARALLEL) $(PYTEST_ARGS); fi
 
 # Leaves instance/ (the database, uploads and mail of `make run`) alone.
 clean:
