@@ -82,8 +82,8 @@ class SeedYearForm(FlaskForm):
 class HolidayLine(Form):
     """One holiday range of the schedule form; text, so that the service checks every date alike."""
 
-    first = StringField(_l("From"), validators=[Optional(), Length(max=20)])
-    last = StringField(_l("To"), validators=[Optional(), Length(max=20)])
+    first = StringField(_l("First day"), validators=[Optional(), Length(max=20)])
+    last = StringField(_l("Last day"), validators=[Optional(), Length(max=20)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 
 from flask import current_app
+from babel.lists import format_list
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -70,8 +72,10 @@ def separation_conflict(roles, is_head: bool = False):
     if not clash:
         return None
     words = [str(CONFLICT_WORDS["head" if r == "official" and is_head else r]) for r in clash]
+    # "A, B and C" in English, "A、B和C" in Chinese: the reader's own way of listing.
+    listed = format_list(words, locale=str(get_locale() or "zh"))
     return _l("Separation of duties: the inspector role cannot be combined with %(roles)s on one user "
-              "(whoever audits does not handle).", roles=", ".join(words))
+              "(whoever audits does not handle).", roles=listed)
 
 
 def require_separation(roles, is_head: bool = False) -> None:
