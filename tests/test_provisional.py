@@ -59,8 +59,8 @@ def test_queues_firm_list_and_ticket_page_say_provisional(park, two, login):
         assert "provisional" not in row_of(html, b.number), (user.username, page)
     for user in (park.firm_user, park.hr_official, park.leader, park.inspector, park.coordinator):
         html = login(user).get(f"/tickets/{a.number}").get_data(as_text=True)
-        assert "due 2027-01-08 24:00</span> <span class=\"provisional\" data-testid=\"provisional\">" \
-               f"({NOTE})</span>" in html, user.username
+        assert "due 2027-01-08 24:00</span> <span class=\"provisional tag\" data-testid=\"provisional\">" \
+               f"{NOTE}</span>" in html, user.username
         assert "provisional" not in login(user).get(f"/tickets/{b.number}").get_data(as_text=True)
 
 
@@ -118,7 +118,7 @@ def test_a_supervision_notice_due_in_an_unloaded_year_says_so(park, two, login, 
     perform(a, "issue_notice", park.inspector, reason="逾期未办")
     notice = db.session.scalar(db.select(SupervisionNotice).filter_by(ticket_id=a.id))
     assert notice.due_at == datetime(2027, 1, 5, 16, 0)
-    shown = f'2027-01-05 24:00 <span class="provisional" data-testid="provisional">({NOTE})</span>'
+    shown = f'2027-01-05 24:00 <span class="provisional tag" data-testid="provisional">{NOTE}</span>'
     for page in ("/notices/", f"/notices/{notice.number}", f"/notices/{notice.number}/print", f"/tickets/{a.number}"):
         assert shown in login(park.inspector).get(page).get_data(as_text=True), page
 

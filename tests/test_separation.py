@@ -25,7 +25,7 @@ CONFLICTS = [
     (["inspector", "official"], False, "official"),
     (["inspector", "official"], True, "department head"),
     (["inspector", "admin"], False, "admin"),
-    (["inspector", "leader", "coordinator", "admin"], False, "coordinator, admin"),
+    (["inspector", "leader", "coordinator", "admin"], False, "coordinator and admin"),
 ]
 
 

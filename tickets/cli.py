@@ -101,17 +101,21 @@ def calendar_load(year: int, path: str):
     from .services.schedule import ScheduleRefused, load_schedule
     from .services.schedule_files import read_schedule
 
+    from flask_babel import force_locale
+
     with open(path, "rb") as f:
         data = f.read()
-    try:
-        result = load_schedule(year, read_schedule(path, data), "file", None)
-    except ScheduleRefused as e:
-        for bad in e.rows:
-            for reason in bad.reasons:
-                click.echo(f"{bad.where}: {reason}", err=True)
-        raise click.ClickException(str(e.message))
-    except InvalidInput as e:
-        raise click.ClickException(str(e.message))
+    # English, like every line of the command line (the admin page says the same in the reader's language).
+    with force_locale("en"):
+        try:
+            result = load_schedule(year, read_schedule(path, data), "file", None)
+        except ScheduleRefused as e:
+            for bad in e.rows:
+                for reason in bad.reasons:
+                    click.echo(f"{bad.where}: {reason}", err=True)
+            raise click.ClickException(str(e.message))
+        except InvalidInput as e:
+            raise click.ClickException(str(e.message))
     click.echo(f"{year}: loaded from {path}; {result.written} days differ from Monday to Friday; "
                f"{len(result.changed)} days changed status; {result.moved} open deadlines recomputed")
 

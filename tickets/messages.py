@@ -22,7 +22,8 @@ def _due(p: dict) -> str:
     """
     due = fmt_iso_due(p.get("due"))
     note = deadline_note(_parsed(p.get("start") or p.get("due")), _parsed(p.get("due")))
-    return f"{due} ({note})" if note else due
+    # The brackets are the language's own: "(...)" in English, "（…）" in Chinese.
+    return _("%(due)s (%(note)s)", due=due, note=note) if note else due
 
 
 def _parsed(text):
