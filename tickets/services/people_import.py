@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -20,6 +19,7 @@ from ..extensions import db
 from ..models import Department, Firm, User
 from ..models.org import ROLES
 from .errors import InvalidInput
+from .workbooks import read_workbook as workbook
 from .people import check_firm, check_user, commit_or_refuse
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -181,26 +181,7 @@ def read_workbook(filename: str, data: bytes) -> dict[str, list[tuple[int, dict]
         raise InvalidInput(_l("The file is empty."))
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInput(_l("The file is too large: at most %(n)d MB.", n=MAX_FILE_BYTES // (1024 * 1024)))
-    unreadable = _l("The file is not a readable Excel workbook (.xlsx). Save it as .xlsx and try again.")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            if sum(i.file_size for i in z.infolist()) > MAX_UNZIPPED_BYTES:
-                raise InvalidInput(_l("The workbook is too large once unpacked."))
-        from openpyxl import load_workbook
-
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except InvalidInput:
-        raise
-    except Exception:  # openpyxl raises many kinds on a corrupt file; all mean the same to the user
-        raise InvalidInput(unreadable) from None
-    try:
-        return _read_sheets(wb)
-    except InvalidInput:
-        raise
-    except Exception:
-        raise InvalidInput(unreadable) from None
-    finally:
-        wb.close()
+    return workbook(data, MAX_UNZIPPED_BYTES, _read_sheets)
 
 
 def _read_sheets(wb) -> dict[str, list[tuple[int, dict]]]:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from datetime import date, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .errors import InvalidInput
+from .workbooks import read_workbook
 from .schedule import MAX_ROWS, ScheduleRow
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -101,26 +101,7 @@ def read_csv(data: bytes) -> list[ScheduleRow]:
 
 
 def read_xlsx(data: bytes) -> list[ScheduleRow]:
-    unreadable = _l("The file is not a readable Excel workbook (.xlsx). Save it as .xlsx and try again.")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            if sum(i.file_size for i in z.infolist()) > MAX_UNZIPPED_BYTES:
-                raise InvalidInput(_l("The workbook is too large once unpacked."))
-        from openpyxl import load_workbook
-
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except InvalidInput:
-        raise
-    except Exception:  # openpyxl raises many kinds on a corrupt file; all mean the same to the user
-        raise InvalidInput(unreadable) from None
-    try:
-        return _rows(wb.worksheets[0].iter_rows(values_only=True))
-    except InvalidInput:
-        raise
-    except Exception:
-        raise InvalidInput(unreadable) from None
-    finally:
-        wb.close()
+    return read_workbook(data, MAX_UNZIPPED_BYTES, lambda wb: _rows(wb.worksheets[0].iter_rows(values_only=True)))
 
 
 def read_schedule(filename: str, data: bytes) -> list[ScheduleRow]:
