@@ -43,6 +43,27 @@ def cheap_passwords(monkeypatch):
                         lambda password, method=None, salt_length=16: real(password, "pbkdf2:sha256:1000"))
 
 
+FUZZ_COUNTS = os.path.join(os.path.dirname(__file__), "..", "test-artifacts")
+
+
+def pytest_configure(config):
+    # The controller (not an xdist worker) forgets the counts of an earlier run.
+    if not hasattr(config, "workerinput") and os.path.isdir(FUZZ_COUNTS):
+        for name in os.listdir(FUZZ_COUNTS):
+            if name.startswith("fuzz-count-"):
+                os.remove(os.path.join(FUZZ_COUNTS, name))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """How many requests the property-based run (tests/test_fuzz.py) generated, over every worker."""
+    if hasattr(config, "workerinput") or not os.path.isdir(FUZZ_COUNTS):
+        return
+    total = sum(int(open(os.path.join(FUZZ_COUNTS, n)).read() or 0)
+                for n in os.listdir(FUZZ_COUNTS) if n.startswith("fuzz-count-"))
+    if total:
+        terminalreporter.write_line(f"hypothesis: {total} generated requests (tests/test_fuzz.py)")
+
+
 @pytest.fixture(autouse=True)
 def known_now():
     """The service clock stands at KNOWN_NOW for the test; set back to the real clock after."""
