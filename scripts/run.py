@@ -81,6 +81,9 @@ def prepare(env: dict) -> None:
     if empty.returncode == 0:
         print("First start: loading demo data", flush=True)
         subprocess.run(flask("demo", "seed"), env=env, cwd=ROOT, check=True)
+    # After instance/audit_key changed (README: rotation), every chain starts its new segment;
+    # nothing to do otherwise. A failure is reported and does not stop the launch.
+    subprocess.run(flask("audit", "rotate-key"), env=env, cwd=ROOT)
 
 
 def start(name: str, argv: list[str], env: dict) -> subprocess.Popen:
