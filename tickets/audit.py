@@ -25,6 +25,7 @@ from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from .audit_files import check_attachments
 from .extensions import db
 from .models import Event, Ticket
 from .timeutil import now
@@ -238,27 +239,42 @@ def verify_ticket(ticket: Ticket, events: list[Event] | None = None, ring: Keyri
     return breaks
 
 
+def verify_batch(after_id: int, limit: int, ring: Keyring | None = None) -> tuple[int, list[Break], int | None]:
+    """Check the chains and attachment files of up to `limit` tickets with an id above `after_id`.
+
+    Returns (tickets checked, breaks, the last ticket id checked; None when there was none).
+    """
+    ring = ring or keyring()
+    tickets = db.session.scalars(
+        db.select(Ticket).where(Ticket.id > after_id).order_by(Ticket.id).limit(limit)
+    ).all()
+    if not tickets:
+        return 0, [], None
+    ids = [t.id for t in tickets]
+    events: dict[int, list[Event]] = {i: [] for i in ids}
+    for ev in db.session.scalars(
+        db.select(Event).where(Event.ticket_id.in_(ids)).order_by(Event.ticket_id, Event.seq, Event.id)
+    ):
+        events[ev.ticket_id].append(ev)
+    breaks: list[Break] = []
+    for t in tickets:
+        breaks.extend(verify_ticket(t, events[t.id], ring))
+    breaks.extend(Break(*problem) for problem in check_attachments({t.id: t.number for t in tickets}, events))
+    last_id = ids[-1]
+    db.session.expunge_all()
+    return len(ids), breaks, last_id
+
+
 def verify_all(batch: int = 500) -> tuple[int, list[Break]]:
-    """Check every chain, a batch of tickets at a time; returns (tickets checked, breaks)."""
+    """Check every chain and attachment file, a batch of tickets at a time; returns (tickets checked, breaks)."""
     checked, breaks, last_id = 0, [], 0
     ring = keyring()
     while True:
-        tickets = db.session.scalars(
-            db.select(Ticket).where(Ticket.id > last_id).order_by(Ticket.id).limit(batch)
-        ).all()
-        if not tickets:
+        n, found, last = verify_batch(last_id, batch, ring)
+        if last is None:
             return checked, breaks
-        ids = [t.id for t in tickets]
-        events: dict[int, list[Event]] = {i: [] for i in ids}
-        for ev in db.session.scalars(
-            db.select(Event).where(Event.ticket_id.in_(ids)).order_by(Event.ticket_id, Event.seq, Event.id)
-        ):
-            events[ev.ticket_id].append(ev)
-        for t in tickets:
-            breaks.extend(verify_ticket(t, events[t.id], ring))
-        checked += len(tickets)
-        last_id = ids[-1]
-        db.session.expunge_all()
+        checked, last_id = checked + n, last
+        breaks.extend(found)
 
 
 def rotate_all(batch: int = 500) -> tuple[int, list[str]]:
