@@ -218,9 +218,17 @@ def test_cli_finds_the_keys_make_run_created(tmp_path):
 def test_launcher_creates_each_key_once_mode_0600_and_reuses_it(tmp_path, monkeypatch):
     run = load_run()
     path = tmp_path / "audit_key"
+    modes = []
+    real_link = run.os.link
+
+    def link(src, dst):  # the mode the key was written with, before it is in place
+        modes.append(stat.S_IMODE(os.stat(src).st_mode))
+        real_link(src, dst)
+
+    monkeypatch.setattr(run.os, "link", link)
     key = run.ensure_key(path)
     assert re.fullmatch(r"[0-9a-f]{64}", key)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert modes == [0o600] and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert run.ensure_key(path) == key  # reused, not replaced
     assert run.ensure_key(tmp_path / "secret_key") != key
     assert sorted(p.name for p in tmp_path.iterdir()) == ["audit_key", "secret_key"]  # no temporary left

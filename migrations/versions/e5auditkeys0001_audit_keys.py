@@ -1,10 +1,11 @@
-"""Audit key rotation: each event names the key that signed it
+"""Audit key rotation: each event names the key that signed it; chunked verification and digest
 
 Revision ID: e5auditkeys0001
 Revises: c3measures0001
 Create Date: 2026-12-02 10:00:00
 
 Existing events get the id of the current AUDIT_KEY, the key they were signed with.
+Verification runs keep a cursor; a day's digest is computed in parts.
 """
 import hashlib
 import hmac
@@ -32,7 +33,25 @@ def upgrade():
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.alter_column('key_id', existing_type=sa.String(length=16), nullable=False)
 
+    with op.batch_alter_table('audit_runs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cursor', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('progress_at', sa.DateTime(), nullable=True))
+
+    op.create_table('digest_parts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('after_id', sa.Integer(), nullable=False),
+    sa.Column('last_id', sa.Integer(), nullable=False),
+    sa.Column('lines', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_digest_parts')),
+    sa.UniqueConstraint('day', 'after_id', name='uq_digest_parts_day_after')
+    )
+
 
 def downgrade():
+    op.drop_table('digest_parts')
+    with op.batch_alter_table('audit_runs', schema=None) as batch_op:
+        batch_op.drop_column('progress_at')
+        batch_op.drop_column('cursor')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_column('key_id')
