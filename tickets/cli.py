@@ -57,6 +57,18 @@ def audit_verify():
     sys.exit(1 if breaks else 0)
 
 
+@audit_cli.command("rotate-key")
+def audit_rotate_key():
+    """Start every chain's segment under AUDIT_KEY (a key_rotated event); exit 1 if a chain ends under an unknown key."""
+    from .audit import keyring, rotate_all
+
+    rotated, unknown = rotate_all()
+    for number in unknown:
+        click.echo(f"UNKNOWN KEY {number}: its chain ends under a key that is neither AUDIT_KEY nor retired")
+    click.echo(f"{rotated} chains rotated to key {keyring().current_id}, {len(unknown)} under an unknown key")
+    sys.exit(1 if unknown else 0)
+
+
 @audit_cli.command("digest")
 @click.option("--date", "day", default=None, help="The Shanghai day, YYYY-MM-DD (default: yesterday).")
 def audit_digest(day):

@@ -62,22 +62,28 @@ def build_meeting_list() -> str | None:
     return ml.week if ml is not None else None
 
 
-@shared_task(ignore_result=True, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)
-def verify_record() -> int | None:
-    """Verify every chain when an inspector queued a run, or once a day; keeps an AuditRun row."""
-    from tickets.services.digest import verify_if_due
-
-    run = verify_if_due()
-    if run is None:
-        return None
-    if run.broken_count:
-        logger.warning("audit: %d tickets checked, %d broken", run.tickets_checked, run.broken_count)
-    return run.id
+# No task sets a time limit of its own: every one keeps the default hard limit, which
+# config.py keeps below Redis's visibility timeout (else a second worker would receive
+# a task still running). The two long ones work a chunk per task and queue the next.
 
 
-@shared_task(ignore_result=True, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)
+@shared_task(ignore_result=True)
+def verify_record(run_id: int | None = None) -> int | None:
+    """Verify a chunk of a run (a queued or stalled run, or the daily one when due); queue the next chunk."""
+    from tickets.services.digest import verify_step
+
+    run_id, more = verify_step(run_id)
+    if more:
+        verify_record.delay(run_id)
+    return run_id
+
+
+@shared_task(ignore_result=True)
 def compute_daily_digest() -> list[str]:
-    """Keep and mail yesterday's digest of every chain head if it is not kept yet (idempotent)."""
-    from tickets.services.digest import keep_due_digests
+    """Compute a chunk of the due digests, keep and mail each one completed (idempotent); queue the rest."""
+    from tickets.services.digest import digest_step
 
-    return [row.day.isoformat() for row in keep_due_digests()]
+    rows, more = digest_step()
+    if more:
+        compute_daily_digest.delay()
+    return [row.day.isoformat() for row in rows]

@@ -10,6 +10,7 @@ import email
 import email.policy
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -34,7 +35,10 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the venv's bin, where `celery` and `pybabel` live
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 BASE_URL = "https://bihuan.example.test"
-AUDIT_KEY = "test-audit-key"  # TestingConfig's: chains written by the test and the worker both verify
+# Real keys, as the worker's development config wants (it refuses the published test keys);
+# the test's app uses them too, so that chains written by the test and the worker both verify.
+AUDIT_KEY = secrets.token_hex(32)
+SECRET_KEY = secrets.token_hex(32)
 BACKOFF_SECONDS = 1
 MAX_ATTEMPTS = 3
 # A short visibility timeout, still above the hard time limit (config.py says why).
@@ -270,6 +274,8 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
         OUTBOX_MAX_ATTEMPTS = MAX_ATTEMPTS
         DELIVERY_TEST_DELAY_SECONDS = 0
         WTF_CSRF_ENABLED = False
+        AUDIT_KEY = globals()["AUDIT_KEY"]
+        SECRET_KEY = globals()["SECRET_KEY"]
 
     app = create_app(Cfg)
     assert app.config["AUDIT_KEY"] == AUDIT_KEY
@@ -318,7 +324,7 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
         "MAIL_DIR": str(root / "mail"),
         "UPLOAD_DIR": str(root / "uploads"),
         "AUDIT_KEY": AUDIT_KEY,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": SECRET_KEY,
         "BASE_URL": BASE_URL,
         "OUTBOX_BACKOFF_SECONDS": str(BACKOFF_SECONDS),
         "OUTBOX_MAX_ATTEMPTS": str(MAX_ATTEMPTS),

@@ -20,7 +20,7 @@ from .ticket import (  # noqa: F401
 )
 from .notify import Notification, OutboxMessage, ReminderStep, SweepRun  # noqa: F401,E402
 from .access import AccessLog  # noqa: F401,E402
-from .audit_digest import AuditRun, DailyDigest  # noqa: F401,E402
+from .audit_digest import AuditRun, DailyDigest, DigestPart  # noqa: F401,E402
 from .meeting import MeetingDecision, MeetingList  # noqa: F401,E402
 from .notice import CONCLUSIONS, NOTICE_STATUSES, NoticeCounter, SupervisionNotice  # noqa: F401,E402
 from .review import REVIEW_STATUSES, RatingReview  # noqa: F401,E402

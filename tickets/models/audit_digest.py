@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -41,6 +41,10 @@ class AuditRun(db.Model):
     # [{"number", "seq", "event_id", "problem"}, ...] as canonical JSON.
     breaks: Mapped[str] = mapped_column(Text, default="[]")
     broken_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The worker verifies in chunks by ticket id: the last id done, and when a chunk last
+    # finished (a run whose progress stops for longer than a task may live is taken over).
+    cursor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    progress_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class DailyDigest(db.Model):
@@ -53,6 +57,22 @@ class DailyDigest(db.Model):
     tickets: Mapped[int] = mapped_column(Integer, default=0)
     computed_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     mailed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class DigestPart(db.Model):
+    """The head lines of the tickets with ids in (after_id, last_id] for the digest of `day`.
+
+    The worker computes a day's digest a chunk of tickets at a time; the parts are
+    put together and deleted when the DailyDigest is kept.
+    """
+
+    __tablename__ = "digest_parts"
+    __table_args__ = (UniqueConstraint("day", "after_id", name="uq_digest_parts_day_after"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    after_id: Mapped[int] = mapped_column(Integer)
+    last_id: Mapped[int] = mapped_column(Integer)
+    lines: Mapped[str] = mapped_column(Text)
 
 
 # The inspector's desk reads these lists by index range (tickets/services/desk.py).

@@ -43,6 +43,8 @@ class Event(db.Model):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Which key signed this event (tickets.audit.key_id: a fingerprint, never the key).
+    key_id: Mapped[str] = mapped_column(String(16))
 
     actor: Mapped[User | None] = relationship()
 

@@ -8,6 +8,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from .. import attachments as att
+from ..audit import rotate_if_needed
 from ..extensions import db
 from ..models import Attachment, Ticket
 from .errors import InvalidInput
@@ -91,6 +92,8 @@ class SavedFiles:
     def save(self, ticket: Ticket, uploads, user_id: int, public: bool = True) -> list[dict]:
         out = []
         upload_dir = current_app.config["UPLOAD_DIR"]
+        # A key_rotated event would take the seq below: let it come first (tickets/audit.py).
+        rotate_if_needed(ticket)
         for u, ctype in uploads:
             stored, sha = att.store(upload_dir, u.data)
             self.names.append(stored)

@@ -1,9 +1,4 @@
-"""Checks of the record: verification runs for the audit page, and the daily digest.
-
-Verification (`tickets.audit.verify_all`) is run by beat once a day, by
-`flask --app wsgi audit verify`, and by an inspector's "run now"; each run is
-kept as an AuditRun row, so the audit page reads the last outcome instead of
-checking every chain on a page view.
+"""Checks of the record: the daily digest (and, from verify_runs, the verification runs).
 
 The daily digest (DESIGN.md, The record): for every ticket, its chain head at
 the end of a Shanghai day, recomputed from the events' content with the key
@@ -11,145 +6,30 @@ the end of a Shanghai day, recomputed from the events' content with the key
 lines "number:seq:hash\\n". Kept, mailed to the inspectors and printed on the
 weekly meeting list, it catches a rewrite even by someone holding the key:
 `flask --app wsgi audit digest --date D` recomputes day D and compares.
+
+The worker computes a day in parts of CHUNK_TICKETS tickets (DigestPart), a task
+each, so that no task outlives Redis's visibility timeout on a big database.
 """
 from __future__ import annotations
 
 import hashlib
-import json
+import time as monotonic_time
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
-from ..audit import GENESIS, Break, canonical_json, event_hash, verify_all
+from ..audit import GENESIS, Keyring, event_hash, keyring
 from ..extensions import db
-from ..models import AuditRun, DailyDigest, Event, Ticket
+from ..models import DailyDigest, DigestPart, Event, Ticket
 from ..timeutil import from_local, now, to_local
 from . import notify
 
-# --- verification runs ------------------------------------------------------------------
-
-
-def _breaks_json(breaks: list[Break]) -> str:
-    return canonical_json([{"number": b.ticket_number, "seq": b.seq, "event_id": b.event_id,
-                            "problem": b.problem} for b in breaks])
-
-
-def run_verify(source: str, run_id: int | None = None, requested_by_id: int | None = None) -> AuditRun:
-    """Verify every chain now and keep the outcome (in a claimed request's row, or a new one).
-
-    The row is written as "running" first, so the beat's next poll sees a run under way.
-    """
-    run = db.session.get(AuditRun, run_id) if run_id else None
-    if run is None:
-        run = AuditRun(source=source, requested_by_id=requested_by_id, requested_at=now())
-        db.session.add(run)
-    run.status, run.started_at = "running", now()
-    db.session.commit()
-    run_id = run.id
-    # verify_all expunges the session batch by batch; put back what the caller holds
-    # (the signed-in user of a page request, say), so it stays usable afterwards.
-    held = list(db.session.identity_map.values())
-    checked, breaks = verify_all()
-    for obj in held:
-        if obj not in db.session:
-            db.session.add(obj)
-    run = db.session.get(AuditRun, run_id)
-    run.status, run.finished_at = "done", now()
-    run.tickets_checked, run.broken_count, run.breaks = checked, len(breaks), _breaks_json(breaks)
-    db.session.commit()
-    return run
-
-
-def record_run(source: str, started_at: datetime, checked: int, breaks: list[Break]) -> AuditRun:
-    """Keep the outcome of a verification run by someone else (the CLI)."""
-    run = AuditRun(source=source, status="done", requested_at=started_at, started_at=started_at,
-                   finished_at=now(), tickets_checked=checked, broken_count=len(breaks),
-                   breaks=_breaks_json(breaks))
-    db.session.add(run)
-    db.session.commit()
-    return run
-
-
-def last_run() -> AuditRun | None:
-    return db.session.scalar(db.select(AuditRun).where(AuditRun.status == "done")
-                             .order_by(AuditRun.finished_at.desc(), AuditRun.id.desc()).limit(1))
-
-
-def pending_run() -> AuditRun | None:
-    return db.session.scalar(db.select(AuditRun).where(AuditRun.status.in_(("requested", "running")))
-                             .order_by(AuditRun.id).limit(1))
-
-
-def inline_limit() -> int:
-    return int(current_app.config.get("AUDIT_INLINE_LIMIT", 5000))
-
-
-def run_now(user_id: int) -> tuple[str, AuditRun]:
-    """An inspector's "run now": inline up to AUDIT_INLINE_LIMIT tickets, else queued for the worker.
-
-    Returns ("done", run) or ("queued", request row).
-    """
-    total = db.session.scalar(db.select(func.count(Ticket.id))) or 0
-    if total <= inline_limit():
-        return "done", run_verify("page", requested_by_id=user_id)
-    existing = pending_run()
-    if existing is not None:
-        return "queued", existing
-    req = AuditRun(source="request", status="requested", requested_by_id=user_id, requested_at=now())
-    db.session.add(req)
-    db.session.commit()
-    return "queued", req
-
-
-def _claim_request() -> int | None:
-    """Take the oldest queued request, atomically: two workers never both run it."""
-    run_id = db.session.scalar(db.select(AuditRun.id).where(AuditRun.status == "requested")
-                               .order_by(AuditRun.id).limit(1))
-    if run_id is None:
-        return None
-    taken = db.session.execute(db.update(AuditRun).where(AuditRun.id == run_id, AuditRun.status == "requested")
-                               .values(status="running", started_at=now())).rowcount
-    db.session.commit()
-    return run_id if taken else None
-
-
-RUN_STALE_AFTER = timedelta(hours=6)
-
-
-def daily_run_due(at: datetime | None = None) -> bool:
-    """True once today's AUDIT_VERIFY_HOUR (Shanghai) has come and no run has started since.
-
-    A run still "running" counts as started unless it is older than RUN_STALE_AFTER
-    (its worker died); the page's and the CLI's runs count too.
-    """
-    at = at or now()
-    hour = int(current_app.config.get("AUDIT_VERIFY_HOUR", 2))
-    mark = from_local(datetime.combine(to_local(at).date(), time(hour)))
-    if at < mark:
-        return False
-    started = db.session.scalar(db.select(AuditRun.id).where(
-        AuditRun.started_at >= mark,
-        or_(AuditRun.status == "done",
-            and_(AuditRun.status == "running", AuditRun.started_at > at - RUN_STALE_AFTER))).limit(1))
-    return started is None
-
-
-def verify_if_due() -> AuditRun | None:
-    """The beat task: a queued request first, else the daily run when it is due; else nothing."""
-    run_id = _claim_request()
-    if run_id is not None:
-        return run_verify("request", run_id=run_id)
-    if daily_run_due():
-        return run_verify("beat")
-    return None
-
-
-def run_breaks(run: AuditRun) -> list[dict]:
-    return json.loads(run.breaks or "[]")
-
+# The verification runs live in verify_runs; the audit page and the tests read them here too.
+from .verify_runs import (daily_run_due, inline_limit, last_run, pending_run, record_run,  # noqa: E402,F401
+                          run_breaks, run_now, run_verify, verify_if_due, verify_step)
 
 # --- the daily digest --------------------------------------------------------------------
 
@@ -163,6 +43,33 @@ def yesterday(at: datetime | None = None) -> date:
     return to_local(at or now()).date() - timedelta(days=1)
 
 
+def _head_lines_of(day: date, after_id: int, limit: int, ring: Keyring) -> tuple[list[str], int | None, int]:
+    """The head lines of up to `limit` tickets with an id above `after_id` (unsorted), the last
+    ticket id looked at (None: there was none) and the number of tickets looked at."""
+    end = day_end(day)
+    numbers = dict(db.session.execute(db.select(Ticket.id, Ticket.number).where(Ticket.id > after_id)
+                                      .order_by(Ticket.id).limit(limit)).all())
+    if not numbers:
+        return [], None, 0
+    ids = list(numbers)
+    heads: dict[int, tuple[int, str]] = {}
+    events = db.session.execute(
+        db.select(Event.ticket_id, Event.seq, Event.actor_id, Event.at, Event.action, Event.from_state,
+                  Event.to_state, Event.visibility, Event.details, Event.key_id)
+        .where(Event.ticket_id.in_(ids), Event.at < end)
+        .order_by(Event.ticket_id, Event.seq, Event.id))
+    for ev in events:
+        prev = heads.get(ev.ticket_id, (0, GENESIS))[1]
+        link = SimpleNamespace(seq=ev.seq, prev_hash=prev, actor_id=ev.actor_id, at=ev.at, action=ev.action,
+                               from_state=ev.from_state, to_state=ev.to_state, visibility=ev.visibility,
+                               details=ev.details)
+        key = ring.keys.get(ev.key_id)
+        # Under a key nobody here holds the head cannot be recomputed: a marker, so the day mismatches.
+        heads[ev.ticket_id] = (ev.seq, event_hash(key, numbers[ev.ticket_id], link) if key is not None
+                               else f"unknown-key-{ev.key_id}")
+    return [f"{numbers[tid]}:{seq}:{h}\n" for tid, (seq, h) in heads.items()], ids[-1], len(ids)
+
+
 def head_lines(day: date, batch: int = 500) -> list[str]:
     """Every ticket's line "number:seq:hash\\n" as of the end of `day`, sorted.
 
@@ -170,41 +77,28 @@ def head_lines(day: date, batch: int = 500) -> list[str]:
     `prev` is the recomputed hash before it), so a change to any earlier event
     changes the head, whatever the stored hash columns say.
     """
-    key = current_app.config["AUDIT_KEY"].encode("utf-8")
-    end = day_end(day)
+    ring = keyring()
     lines: list[str] = []
-    last_id = 0
+    last_id: int | None = 0
     while True:
-        numbers = dict(db.session.execute(db.select(Ticket.id, Ticket.number).where(Ticket.id > last_id)
-                                          .order_by(Ticket.id).limit(batch)).all())
-        if not numbers:
+        found, last_id, _n = _head_lines_of(day, last_id, batch, ring)
+        if last_id is None:
             break
-        ids = list(numbers)
-        heads: dict[int, tuple[int, str]] = {}
-        events = db.session.execute(
-            db.select(Event.ticket_id, Event.seq, Event.actor_id, Event.at, Event.action, Event.from_state,
-                      Event.to_state, Event.visibility, Event.details)
-            .where(Event.ticket_id.in_(ids), Event.at < end)
-            .order_by(Event.ticket_id, Event.seq, Event.id))
-        for ev in events:
-            prev = heads.get(ev.ticket_id, (0, GENESIS))[1]
-            link = SimpleNamespace(seq=ev.seq, prev_hash=prev, actor_id=ev.actor_id, at=ev.at, action=ev.action,
-                                   from_state=ev.from_state, to_state=ev.to_state, visibility=ev.visibility,
-                                   details=ev.details)
-            heads[ev.ticket_id] = (ev.seq, event_hash(key, numbers[ev.ticket_id], link))
-        lines += [f"{numbers[tid]}:{seq}:{h}\n" for tid, (seq, h) in heads.items()]
-        last_id = ids[-1]
+        lines += found
     lines.sort()
     return lines
 
 
+def _digest_of(sorted_lines: list[str]) -> tuple[str, int]:
+    sha = hashlib.sha256()
+    for line in sorted_lines:
+        sha.update(line.encode("utf-8"))
+    return sha.hexdigest(), len(sorted_lines)
+
+
 def compute_digest(day: date) -> tuple[str, int]:
     """(SHA-256 hex over the sorted head lines of `day`, number of tickets with a chain that day)."""
-    sha = hashlib.sha256()
-    lines = head_lines(day)
-    for line in lines:
-        sha.update(line.encode("utf-8"))
-    return sha.hexdigest(), len(lines)
+    return _digest_of(head_lines(day))
 
 
 def kept(day: date) -> DailyDigest | None:
@@ -225,7 +119,10 @@ def keep_digest(day: date, mail: bool = True) -> tuple[DailyDigest, bool]:
     existing = kept(day)
     if existing is not None:
         return existing, False
-    digest, n = compute_digest(day)
+    return _keep(day, *compute_digest(day), mail=mail)
+
+
+def _keep(day: date, digest: str, n: int, mail: bool) -> tuple[DailyDigest, bool]:
     row = DailyDigest(day=day, digest=digest, tickets=n, computed_at=now())
     try:
         with db.session.begin_nested():
@@ -262,9 +159,64 @@ def days_due(at: datetime | None = None) -> list[date]:
     return days
 
 
+def _digest_part(day: date, limit: int, ring: Keyring) -> tuple[int, bool]:
+    """Compute and keep the next part of `day`'s digest; (tickets looked at, whether the day is complete).
+
+    A part starts where the last one ended; (day, after_id) is unique, so a part that two
+    tasks compute at once is kept once and the parts never overlap.
+    """
+    after = db.session.scalar(db.select(func.max(DigestPart.last_id)).where(DigestPart.day == day)) or 0
+    lines, last, n = _head_lines_of(day, after, limit, ring)
+    if last is None:
+        return 0, True
+    try:
+        with db.session.begin_nested():
+            db.session.add(DigestPart(day=day, after_id=after, last_id=last, lines="".join(lines)))
+    except IntegrityError:  # another task kept this part first
+        db.session.rollback()
+    db.session.commit()
+    return n, n < limit
+
+
+def _finish(day: date) -> tuple[DailyDigest, bool]:
+    """Put `day`'s parts together, keep and mail the digest (unless kept already), drop the parts."""
+    row, new = kept(day), False
+    if row is None:
+        parts = db.session.scalars(db.select(DigestPart.lines).where(DigestPart.day == day)
+                                   .order_by(DigestPart.after_id)).all()
+        lines = sorted(line for text in parts for line in text.splitlines(keepends=True))
+        row, new = _keep(day, *_digest_of(lines), mail=True)
+    db.session.execute(db.delete(DigestPart).where(DigestPart.day == day))
+    db.session.commit()
+    return row, new
+
+
+def digest_step(at: datetime | None = None) -> tuple[list[DailyDigest], bool]:
+    """One task's share of the due digests, at most CHUNK_TICKETS tickets and CHUNK_SECONDS;
+    returns (the digests it kept, whether work remains for another task)."""
+    max_tickets, seconds = int(current_app.config["CHUNK_TICKETS"]), float(current_app.config["CHUNK_SECONDS"])
+    deadline = monotonic_time.monotonic() + seconds
+    ring, looked_at, rows = keyring(), 0, []
+    for day in days_due(at):
+        while True:
+            if looked_at >= max_tickets or monotonic_time.monotonic() >= deadline:
+                return rows, True
+            n, complete = _digest_part(day, min(500, max_tickets - looked_at), ring)
+            looked_at += n
+            if complete:
+                row, new = _finish(day)
+                rows += [row] if new else []
+                break
+    return rows, False
+
+
 def keep_due_digests(at: datetime | None = None) -> list[DailyDigest]:
-    """The beat task (hourly, idempotent): keep and mail every digest that is due and missing."""
-    return [keep_digest(d)[0] for d in days_due(at)]
+    """Keep and mail every digest that is due and missing, in one go (the worker: a step per task)."""
+    rows, more = digest_step(at)
+    while more:
+        found, more = digest_step(at)
+        rows += found
+    return rows
 
 
 def check_digest(day: date) -> tuple[str, DailyDigest | None, str, int]:
