@@ -50,9 +50,10 @@ def create_app(config_class=None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
 
-    from . import views_common
+    from . import security_headers, views_common
 
     views_common.init_app(app)
+    security_headers.init_app(app)
 
     from .auth import bp as auth_bp
     from .desk import bp as desk_bp

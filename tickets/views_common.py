@@ -82,12 +82,6 @@ def fmt_iso(text) -> str:
 def init_app(app) -> None:
     labels = _level_labels()
 
-    @app.after_request
-    def no_framing(resp):
-        # No page of ours is meant to be shown inside another site's frame.
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        return resp
-
     @app.before_request
     def fresh_locale():
         # Flask-Babel caches the locale on the app context; where one app context
