@@ -1,0 +1,15 @@
+/* Bihuan's one script. The Content-Security-Policy allows no inline script or on...= handler,
+   so the few behaviours a page needs are attached here, by data attribute. Loaded with defer:
+   the document is parsed when this runs. */
+(function () {
+  "use strict";
+  // A filter that applies as soon as it is chosen (<select data-autosubmit>); a <noscript>
+  // button next to it does the same without JavaScript.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
+    el.addEventListener("change", function () { el.form.submit(); });
+  });
+  // A print button (<button data-print>) on the print pages.
+  document.querySelectorAll("[data-print]").forEach(function (el) {
+    el.addEventListener("click", function () { window.print(); });
+  });
+})();
