@@ -17,6 +17,7 @@ import tempfile
 import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
+from urllib.parse import quote
 
 from flask_babel import lazy_gettext as _l
 
@@ -190,6 +191,40 @@ def safe_filename(name: str) -> str:
         if not name.lstrip("."):
             return FALLBACK_NAME
     return name
+
+
+# Extensions a download may keep, by detected type; the first is the one given otherwise.
+_EXTENSIONS = {PDF[0]: (".pdf",), PNG[0]: (".png",), JPEG[0]: (".jpg", ".jpeg"), DOCX[0]: (".docx",),
+               XLSX[0]: (".xlsx",), PPTX[0]: (".pptx",)}
+_ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()+-]+")
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """The name a download is saved under: the user's, with the extension of the detected type.
+
+    The browser and the desktop open a saved file by its extension, so a PDF/HTML polyglot
+    uploaded as "poly.html" must be saved as "poly.pdf", never as HTML (which would run its
+    script). The record keeps the name the user gave.
+    """
+    name = safe_filename(filename)
+    allowed = _EXTENSIONS.get(content_type, (".bin",))
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem and "." + ext.lower() in allowed:
+        return name
+    return (stem if dot and stem else name) + allowed[0]
+
+
+def content_disposition(name: str) -> dict:
+    """Content-Disposition parameters for `name`: an ASCII filename, and filename* when it is not ASCII."""
+    try:
+        name.encode("ascii")
+        return {"filename": name}
+    except UnicodeEncodeError:
+        pass
+    stem, dot, ext = name.rpartition(".")
+    plain = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    plain = _ASCII_UNSAFE.sub("_", plain).strip(" ._") or FALLBACK_NAME
+    return {"filename": plain + dot + ext, "filename*": "UTF-8''" + quote(name, safe="!#$&+-.^_`|~")}
 
 
 def path_of(upload_dir: str, stored_name: str) -> str:
