@@ -54,6 +54,9 @@ _OOXML = (
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _STORED_NAME = re.compile(r"[0-9a-f]{32}")
+# An upload is written under a temporary name first (store); one a crash left behind is
+# swept by the worker (services/orphan_files.py), as is a stored file no row holds.
+TEMP_PREFIX, TEMP_SUFFIX = ".upload-", ".tmp"
 # Characters that Windows refuses in file names; replaced so that a download
 # keeps a usable name.
 _RESERVED = set('<>:"|?*')
@@ -240,7 +243,7 @@ def store(upload_dir: str, data: bytes) -> tuple[str, str]:
     digest = hashlib.sha256(data).hexdigest()
     stored_name = secrets.token_hex(16)
     final = path_of(upload_dir, stored_name)
-    fd, tmp = tempfile.mkstemp(dir=upload_dir, prefix=".upload-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=upload_dir, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -255,6 +258,14 @@ def store(upload_dir: str, data: bytes) -> tuple[str, str]:
             pass
         raise
     return stored_name, digest
+
+
+def is_stored_name(name: str) -> bool:
+    return bool(_STORED_NAME.fullmatch(name))
+
+
+def is_temporary_name(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
 def remove(upload_dir: str, stored_name: str) -> None:
