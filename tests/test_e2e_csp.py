@@ -15,7 +15,7 @@ import re
 from playwright.sync_api import expect
 
 from tickets.extensions import db
-from tickets.models import User
+from tickets.models import SupervisionNotice, User
 from tickets.services.actions import perform
 from tickets.services.common import Upload
 from tickets.services.filing import file_ticket
@@ -44,8 +44,8 @@ def seed(server) -> dict:
         perform(t, "issue_notice", users[server.users["inspector"]], reason="请说明进度")
         week = week_of(now())
         build_list(week)
-        out = {"ticket": t.number, "week": week, "notice": "DB-%d-0001" % t.created_at.year,
-               "admin_id": users["admin"].id}
+        notice = db.session.scalars(db.select(SupervisionNotice.number)).one()
+        out = {"ticket": t.number, "week": week, "notice": notice, "admin_id": users["admin"].id}
         db.session.remove()
     return out
 
