@@ -67,6 +67,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PAGE_SIZE = 25
+    # Strict-Transport-Security: production only, where the app is served over HTTPS.
+    HSTS = ""
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     # E-mail: with no SMTP_HOST, messages are written to MAIL_DIR instead.
     SMTP_HOST = os.environ.get("SMTP_HOST", "")
@@ -171,6 +173,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
+    HSTS = "max-age=31536000; includeSubDomains"
 
     @staticmethod
     def check(app) -> None:

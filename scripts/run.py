@@ -29,6 +29,11 @@ def flask(*args: str) -> list[str]:
     return [PYTHON, "-m", "flask", "--app", "wsgi", *args]
 
 
+def web(port: int) -> list[str]:
+    """The web app on Werkzeug's server without its version in `Server` (tickets/serving.py)."""
+    return [PYTHON, "-m", "tickets.serving", "--host", "127.0.0.1", "--port", str(port)]
+
+
 def celery(*args: str) -> list[str]:
     return [PYTHON, "-m", "celery", "-A", "worker.app", *args]
 
@@ -166,9 +171,7 @@ def main() -> int:
 
         prepare(env)
 
-        children["web"] = start(
-            "web", flask("run", "--host", "127.0.0.1", "--port", str(port)), env
-        )
+        children["web"] = start("web", web(port), env)
         children["beat"] = start("beat", celery("beat", "--loglevel=INFO"), env)
         children["worker"] = start(
             "worker",

@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import text
 
 from tickets.extensions import db
+from tickets.forms_common import new_form_token
 from tickets.models import Event, Handling, Ticket
 from tickets.services.common import Upload
 from tickets.services.errors import InvalidInput, Refused, StaleTicket
@@ -130,6 +131,7 @@ def request_form(park, **over) -> dict:
 
 def post_request(client, data: dict, files=()):
     data = dict(data)
+    data.setdefault("form_token", new_form_token())  # a form as the page hands it out
     data["attachments"] = [(io.BytesIO(content), name) for name, content in files]
     return client.post("/firm/requests/new", data=data, content_type="multipart/form-data")
 

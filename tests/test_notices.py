@@ -219,8 +219,12 @@ def test_notice_page_print_and_list(park, clock, cal, login, client):
     login(park.inspector)
     html = client.get("/notices/DB-2026-0001/print").get_data(as_text=True)
     for text in ("督办单", "DB-2026-0001", t.number, "REASON-7310", "2026-11-23 24:00", "Hr Off", "Hr Head",
-                 "@page", "size: A4"):
+                 "/static/notice-print.css"):
         assert text in html, text
+    # The print stylesheet is a static file (the CSP allows no inline style).
+    css = client.get("/static/notice-print.css")
+    assert "@page" in css.get_data(as_text=True) and "size: A4" in css.get_data(as_text=True)
+    css.close()
     html = client.get("/notices/DB-2026-0002").get_data(as_text=True)
     assert "EXPLAIN-7312" in html and 'data-status="explained"' in html
 

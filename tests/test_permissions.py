@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 from config import TestingConfig
 from tickets import create_app
 from tickets.extensions import db
+from tickets.forms_common import new_form_token
 from tickets.models import Attachment, Clock, Event, Ticket
 from tickets.reference import ensure_reference_data
 from tickets.services.actions import perform
@@ -542,7 +543,8 @@ def test_csrf_new_request_without_token_is_refused(csrf_app):
     client = csrf_app.test_client()
     _csrf_login(client, park.firm_user)
     data = {"category_id": park.category("labor").id, "title": "CSRF-TITLE", "description": "缺人",
-            "urgency": "normal", "contact_name": "王经理", "contact_phone": "13800138000", "follows_number": ""}
+            "urgency": "normal", "contact_name": "王经理", "contact_phone": "13800138000", "follows_number": "",
+            "form_token": new_form_token()}
     resp = client.post("/firm/requests/new", data=data)
     assert resp.status_code == 400
     assert count(Ticket) == 0 and count(Event) == 0

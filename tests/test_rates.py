@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -491,7 +492,10 @@ def test_dashboard_shows_numerators_denominators_and_the_small_units(world, clie
     assert "3 / 4 = " in html and "3 / 4 = 75.0 %" not in html
     assert 'data-testid="hidden-note"' in html
     assert "÷" in html and 'data-testid="formulas"' in html
-    assert html.count("<svg") == 3 and "<script" not in html and "cdn" not in html.lower()
+    # Drawn on the server: no chart script, no CDN; the one script is the app's own static file.
+    assert html.count("<svg") == 3 and "cdn" not in html.lower()
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/app.js" defer>']
+    assert " style=" not in html
     assert '<title>2026-W46: 4 / 6 = 66.7 %</title>' in html
 
 

@@ -38,6 +38,11 @@ def create_app(config_class=None) -> Flask:
     app.config["CELERY"] = dict(app.config["CELERY"], broker_url=app.config["REDIS_URL"])
     (config_class or config_from_env()).check(app)
 
+    from .routing import IdConverter
+
+    # Before any route is added: every <int:...> is a row id in range (404 beyond).
+    app.url_map.converters["int"] = IdConverter
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -50,9 +55,10 @@ def create_app(config_class=None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
 
-    from . import views_common
+    from . import security_headers, views_common
 
     views_common.init_app(app)
+    security_headers.init_app(app)
 
     from .auth import bp as auth_bp
     from .desk import bp as desk_bp

@@ -17,6 +17,7 @@ import tempfile
 import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
+from urllib.parse import quote
 
 from flask_babel import lazy_gettext as _l
 
@@ -53,6 +54,9 @@ _OOXML = (
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _STORED_NAME = re.compile(r"[0-9a-f]{32}")
+# An upload is written under a temporary name first (store); one a crash left behind is
+# swept by the worker (services/orphan_files.py), as is a stored file no row holds.
+TEMP_PREFIX, TEMP_SUFFIX = ".upload-", ".tmp"
 # Characters that Windows refuses in file names; replaced so that a download
 # keeps a usable name.
 _RESERVED = set('<>:"|?*')
@@ -192,6 +196,40 @@ def safe_filename(name: str) -> str:
     return name
 
 
+# Extensions a download may keep, by detected type; the first is the one given otherwise.
+_EXTENSIONS = {PDF[0]: (".pdf",), PNG[0]: (".png",), JPEG[0]: (".jpg", ".jpeg"), DOCX[0]: (".docx",),
+               XLSX[0]: (".xlsx",), PPTX[0]: (".pptx",)}
+_ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()+-]+")
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """The name a download is saved under: the user's, with the extension of the detected type.
+
+    The browser and the desktop open a saved file by its extension, so a PDF/HTML polyglot
+    uploaded as "poly.html" must be saved as "poly.pdf", never as HTML (which would run its
+    script). The record keeps the name the user gave.
+    """
+    name = safe_filename(filename)
+    allowed = _EXTENSIONS.get(content_type, (".bin",))
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem and "." + ext.lower() in allowed:
+        return name
+    return (stem if dot and stem else name) + allowed[0]
+
+
+def content_disposition(name: str) -> dict:
+    """Content-Disposition parameters for `name`: an ASCII filename, and filename* when it is not ASCII."""
+    try:
+        name.encode("ascii")
+        return {"filename": name}
+    except UnicodeEncodeError:
+        pass
+    stem, dot, ext = name.rpartition(".")
+    plain = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    plain = _ASCII_UNSAFE.sub("_", plain).strip(" ._") or FALLBACK_NAME
+    return {"filename": plain + dot + ext, "filename*": "UTF-8''" + quote(name, safe="!#$&+-.^_`|~")}
+
+
 def path_of(upload_dir: str, stored_name: str) -> str:
     """The path of a stored file; refuses anything but a 32-hex-digit name."""
     if not isinstance(stored_name, str) or not _STORED_NAME.fullmatch(stored_name):
@@ -205,7 +243,7 @@ def store(upload_dir: str, data: bytes) -> tuple[str, str]:
     digest = hashlib.sha256(data).hexdigest()
     stored_name = secrets.token_hex(16)
     final = path_of(upload_dir, stored_name)
-    fd, tmp = tempfile.mkstemp(dir=upload_dir, prefix=".upload-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=upload_dir, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -220,6 +258,14 @@ def store(upload_dir: str, data: bytes) -> tuple[str, str]:
             pass
         raise
     return stored_name, digest
+
+
+def is_stored_name(name: str) -> bool:
+    return bool(_STORED_NAME.fullmatch(name))
+
+
+def is_temporary_name(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
 def remove(upload_dir: str, stored_name: str) -> None:

@@ -82,12 +82,6 @@ def fmt_iso(text) -> str:
 def init_app(app) -> None:
     labels = _level_labels()
 
-    @app.after_request
-    def no_framing(resp):
-        # No page of ours is meant to be shown inside another site's frame.
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        return resp
-
     @app.before_request
     def fresh_locale():
         # Flask-Babel caches the locale on the app context; where one app context
@@ -132,6 +126,12 @@ def init_app(app) -> None:
 
     @app.errorhandler(413)
     def too_large(e):
+        # Raised while the form is read, before any view writes: nothing was saved. Either the
+        # whole body is over MAX_CONTENT_LENGTH, or one text field over MAX_FORM_MEMORY_SIZE.
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and request.content_length is not None and request.content_length <= limit:
+            return _error_page(413, _("The form is too large: a field holds more than any form of this site "
+                                      "accepts."))
         return _error_page(413, _("The upload is too large: at most 5 files of 10 MB each."))
 
     @app.errorhandler(500)

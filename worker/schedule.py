@@ -19,6 +19,11 @@ BEAT_SCHEDULE = {
         "task": "worker.tasks.verify_record",
         "schedule": float(os.environ.get("AUDIT_POLL_SECONDS", "60")),
     },
+    # Files a crash in the middle of an upload left behind, removed once they are an hour old.
+    "sweep-orphan-files": {
+        "task": "worker.tasks.sweep_orphan_files",
+        "schedule": float(os.environ.get("ORPHAN_SWEEP_SECONDS", "3600")),
+    },
     # Hourly and idempotent: keeps and mails yesterday's digest once it is missing.
     "daily-digest": {
         "task": "worker.tasks.compute_daily_digest",

@@ -87,3 +87,15 @@ def compute_daily_digest() -> list[str]:
     if more:
         compute_daily_digest.delay()
     return [row.day.isoformat() for row in rows]
+
+
+@shared_task(ignore_result=True)
+def sweep_orphan_files() -> list[str]:
+    """Remove upload files a crash left behind (temporary, or held by no attachment), an hour on."""
+    from tickets.services.orphan_files import sweep_orphan_files as sweep
+
+    removed = sweep()
+    if removed:
+        logger.info("uploads: removed %d orphan files: %s", len(removed),
+                    ", ".join(f"{r.name} ({r.why})" for r in removed))
+    return [r.name for r in removed]

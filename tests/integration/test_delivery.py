@@ -15,6 +15,8 @@ from datetime import timedelta
 import pytest
 from babel.messages.pofile import read_po
 
+from tickets.forms_common import new_form_token
+
 from .conftest import BACKOFF_SECONDS, BASE_URL, MAX_ATTEMPTS, ROOT, wait_for
 
 def file_request(d, title="招工难", by="firm_user"):
@@ -55,7 +57,8 @@ def test_redis_down_filing_succeeds_fast_and_every_notification_arrives_once(del
     started = time.monotonic()
     resp = client.post("/firm/requests/new", data={
         "category_id": str(labor.id), "title": "Redis 停了也要受理", "description": "缺少 30 名操作工",
-        "urgency": "normal", "contact_name": "王经理", "contact_phone": "13800138000"})
+        "urgency": "normal", "contact_name": "王经理", "contact_phone": "13800138000",
+        "form_token": new_form_token()})
     elapsed = time.monotonic() - started
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     assert elapsed < 2.0, f"filing took {elapsed:.2f} s with Redis down"

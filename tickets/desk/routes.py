@@ -10,12 +10,12 @@ from wtforms import SelectField
 from wtforms.validators import DataRequired
 
 from ..extensions import db
-from ..forms_common import RequestForm, category_choices, uploads_from
+from ..forms_common import RequestForm, already_filed, category_choices, uploads_from
 from ..models import Category, Department, Firm
 from ..permissions import may_file_for, require_page
 from ..services.approvals import inbox as approvals_inbox
 from ..services.common import parse_id
-from ..services.errors import ServiceError
+from ..services.errors import AlreadyFiled, ServiceError
 from ..services.filing import file_ticket
 from . import bp
 from .queries import Filters, scopes_for
@@ -109,12 +109,15 @@ def file_for():
                 title=form.title.data, description=form.description.data, urgency=form.urgency.data,
                 contact_name=form.contact_name.data, contact_phone=form.contact_phone.data,
                 channel=form.channel.data, follows_number=form.follows_number.data or "",
-                uploads=uploads_from(),
+                uploads=uploads_from(), form_token=form.posted_token(),
             )
+        except AlreadyFiled as e:
+            return already_filed(e.ticket)
         except ServiceError as e:
             errors = e.errors or {"form": e.message}
         else:
             flash(_("Request %(number)s filed on behalf of %(firm)s.", number=ticket.number, firm=ticket.firm.name))
             return redirect(url_for("ticket.view", number=ticket.number))
+    form.keep_or_renew_token(errors)
     status = 400 if request.method == "POST" else 200
     return render_template("desk/file_for.html", form=form, errors=errors), status

@@ -8,10 +8,10 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..forms_common import RequestForm, category_choices, uploads_from
+from ..forms_common import RequestForm, already_filed, category_choices, uploads_from
 from ..models import Ticket
 from ..services.common import parse_id
-from ..services.errors import ServiceError
+from ..services.errors import AlreadyFiled, ServiceError
 from ..services.filing import file_ticket
 from . import bp
 
@@ -67,11 +67,15 @@ def new_request():
                 contact_phone=form.contact_phone.data,
                 follows_number=form.follows_number.data or "",
                 uploads=uploads_from(),
+                form_token=form.posted_token(),
             )
+        except AlreadyFiled as e:
+            return already_filed(e.ticket)
         except ServiceError as e:
             errors = e.errors or {"form": e.message}
         else:
             flash(_("Your request %(number)s was filed. You can follow it here.", number=ticket.number))
             return redirect(url_for("ticket.view", number=ticket.number))
+    form.keep_or_renew_token(errors)
     status = 400 if request.method == "POST" else 200
     return render_template("firm/new_request.html", form=form, errors=errors), status

@@ -23,6 +23,14 @@ class Refused(ServiceError):
     status = 403
 
 
+class AlreadyFiled(Exception):
+    """The form was posted before and filed `ticket`; this post wrote nothing."""
+
+    def __init__(self, ticket):
+        super().__init__(ticket.number)
+        self.ticket = ticket
+
+
 class StaleTicket(ServiceError):
     """Someone else changed the ticket since the form was loaded."""
 

@@ -1,21 +1,37 @@
 """Filing a request: by the firm on the web form, or on its behalf by staff."""
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import append_event
 from ..extensions import db
-from ..models import CHANNELS, URGENCIES, Category, Firm, Ticket, User
+from ..models import CHANNELS, URGENCIES, Category, Firm, Ticket, UsedFormToken, User
 from ..permissions import may_file_for
 from ..timeutil import now, to_local
 from ..validators import is_valid_phone
 from .clocks import start_clock
 from .common import SavedFiles, Upload, check_uploads, parse_id, raise_if, require_choice, require_text
-from .errors import Refused
+from .errors import AlreadyFiled, InvalidInput, Refused
 from .notify import on_action
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
+# A one-time form token (forms_common.new_form_token): 32 URL-safe characters.
+FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+FORM_TOKEN_EXPIRED = _l("This form has expired. Please check it and submit it again.")
+
+
+def _raise_if_used(form_token: str, actor: User) -> None:
+    """AlreadyFiled when this user's form filed a ticket before; another user's token is no token of theirs."""
+    used = db.session.get(UsedFormToken, form_token)
+    if used is None:
+        return
+    if used.user_id != actor.id:
+        raise InvalidInput(FORM_TOKEN_EXPIRED, {"form_token": FORM_TOKEN_EXPIRED})
+    raise AlreadyFiled(db.session.get(Ticket, used.ticket_id))
 
 
 def file_ticket(
@@ -31,8 +47,16 @@ def file_ticket(
     channel: str = "web",
     follows_number: str = "",
     uploads: list[Upload] | None = None,
+    form_token: str | None = None,
 ) -> Ticket:
-    """File a new request; returns the committed ticket with its number and accept clock."""
+    """File a new request; returns the committed ticket with its number and accept clock.
+
+    `form_token` is the one-time token of the web form (None where there is no form: the
+    demo, the tests); a token that filed a ticket before raises AlreadyFiled and writes nothing.
+    """
+    if form_token is not None and FORM_TOKEN.fullmatch(form_token):
+        # Before anything else: a resubmitted form is answered with its ticket, whatever it holds now.
+        _raise_if_used(form_token, actor)
     firm = db.session.get(Firm, parse_id(firm_id)) if parse_id(firm_id) else None
     if firm is None:
         raise Refused(_l("Unknown firm."))
@@ -43,6 +67,8 @@ def file_ticket(
         raise Refused(_l("You may not file on behalf of this firm."))
 
     errors: dict = {}
+    if form_token is not None and not FORM_TOKEN.fullmatch(form_token):
+        errors["form_token"] = FORM_TOKEN_EXPIRED
     title = require_text(errors, "title", title, _l("Title"), TITLE_MAX)
     description = require_text(errors, "description", description, _l("Description"), DESCRIPTION_MAX)
     contact_name = require_text(errors, "contact_name", contact_name, _l("Contact person"), 100)
@@ -86,6 +112,11 @@ def file_ticket(
         )
         db.session.add(ticket)
         db.session.flush()
+        if form_token is not None:
+            # The primary key settles a race of two posts: the second waits for the first to
+            # commit, then fails here, before it writes a file.
+            db.session.add(UsedFormToken(token=form_token, user_id=actor.id, ticket_id=ticket.id, used_at=now()))
+            db.session.flush()
         saved = files.save(ticket, checked, actor.id)
         append_event(
             ticket,
@@ -105,8 +136,10 @@ def file_ticket(
         start_clock(ticket, "accept")
         on_action(ticket, "file", actor.id)
         db.session.commit()
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
         files.discard()
+        if form_token is not None and isinstance(exc, IntegrityError):
+            _raise_if_used(form_token, actor)  # the other post won: show its ticket
         raise
     return ticket

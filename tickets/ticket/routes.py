@@ -165,8 +165,10 @@ def attachment(number: str, attachment_id: int):
     if not os.path.isfile(path):
         current_app.logger.error("attachment %s of %s is missing on disk", a.id, ticket.number)
         abort(404)
-    resp = send_file(path, mimetype=a.content_type, as_attachment=True, download_name=a.filename,
-                     max_age=0)
+    resp = send_file(path, mimetype=a.content_type, as_attachment=True, max_age=0)
+    # Saved under the detected type's extension, whatever the uploaded name said (poly.html -> poly.pdf).
+    resp.headers.set("Content-Disposition", "attachment",
+                     **att.content_disposition(att.download_name(a.filename, a.content_type)))
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     resp.headers["Cache-Control"] = "private, no-store"
