@@ -24,3 +24,4 @@ from .audit_digest import AuditRun, DailyDigest  # noqa: F401,E402
 from .meeting import MeetingDecision, MeetingList  # noqa: F401,E402
 from .notice import CONCLUSIONS, NOTICE_STATUSES, NoticeCounter, SupervisionNotice  # noqa: F401,E402
 from .review import REVIEW_STATUSES, RatingReview  # noqa: F401,E402
+from .security import SECURITY_KINDS, SecurityEvent  # noqa: F401,E402
