@@ -20,11 +20,11 @@ from ..models.org import LANGUAGES, ROLES
 from ..validators import CREDIT_ALPHABET, is_valid_credit_code, is_valid_phone
 from .common import raise_if, require_text
 from .errors import InvalidInput
+from .passwords import password_problem
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CODE_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
-PASSWORD_MIN, PASSWORD_MAX = 8, 200
 LIMIT_MIN, LIMIT_MAX = 1, 60
 
 # DESIGN.md, Separation of duties: whoever audits does not handle. The inspector role is
@@ -120,10 +120,9 @@ def check_user(errors: dict, *, username, name, roles, language, email, mobile, 
         errors["is_head"] = _l("Only an official can be the head of a department.")
     password = password or ""
     if password or password_required:
-        if len(password) < PASSWORD_MIN:
-            errors["password"] = _l("The password needs at least %(n)d characters.", n=PASSWORD_MIN)
-        elif len(password) > PASSWORD_MAX:
-            errors["password"] = _l("The password may have at most %(n)d characters.", n=PASSWORD_MAX)
+        problem = password_problem(password, username)
+        if problem is not None:
+            errors["password"] = problem
     return dict(username=username, name=name, roles=roles, language=language, email=email, mobile=mobile,
                 is_head=bool(is_head), password=password)
 
