@@ -7,6 +7,7 @@ creates), else the app refuses to start (see `load_secrets`).
 """
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -66,6 +67,27 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Sessions and sign-in (README, Security). Both cookies are HttpOnly, SameSite=Lax and Secure;
+    # only the plain-http 127.0.0.1 of `make run` (DevelopmentConfig) sends them without Secure.
+    SESSION_COOKIE_SECURE = _bool("COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Remember-me lasts 14 days at most; REMEMBER_DAYS may only shorten it.
+    REMEMBER_COOKIE_DURATION = timedelta(days=min(14, max(1, int(os.environ.get("REMEMBER_DAYS", "14")))))
+    # A session with no request for this long ends (等保 2.0: end idle sessions), remember-me or not.
+    IDLE_TIMEOUT_MINUTES = int(os.environ.get("IDLE_TIMEOUT_MINUTES", "30"))
+    # Failed sign-ins counted per account (the name typed, known or not) and per client address, in a
+    # moving window: the next attempt past the limit is refused until the window frees a slot.
+    LOGIN_ACCOUNT_LIMIT = os.environ.get("LOGIN_ACCOUNT_LIMIT", "5 per 15 minutes")
+    LOGIN_ADDRESS_LIMIT = os.environ.get("LOGIN_ADDRESS_LIMIT", "20 per 15 minutes")
+    # Flask-Limiter keeps the counts in Redis (REDIS_URL unless this is set) and falls back to this
+    # process's memory while Redis is unreachable, so that sign-in never depends on Redis.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_KEY_PREFIX = "bihuan"
     PAGE_SIZE = 25
     # Strict-Transport-Security: production only, where the app is served over HTTPS.
     HSTS = ""
@@ -150,6 +172,9 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    # `make run` serves plain http on 127.0.0.1, where a Secure cookie would never come back.
+    SESSION_COOKIE_SECURE = _bool("COOKIE_SECURE", False)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 
 class TestingConfig(Config):
@@ -162,6 +187,9 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = _bool("TEST_CSRF", False)
     SERVER_NAME = None
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False
+    # Each test app counts sign-in failures afresh; the throttle tests point this at a real Redis.
+    RATELIMIT_STORAGE_URI = "memory://"
 
     @staticmethod
     def check(app) -> None:
@@ -170,9 +198,9 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    REMEMBER_COOKIE_HTTPONLY = True
+    # Always Secure: production is served over https only (COOKIE_SECURE cannot turn it off here).
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
     HSTS = "max-age=31536000; includeSubDomains"
 
     @staticmethod

@@ -80,13 +80,15 @@ def app(tmp_path):
 
     app = create_app(Cfg)
 
-    @app.before_request
     def _own_request_user():
         # The test keeps one app context pushed and every test-client request reuses
         # it; Flask-Login caches the user on `g`, so let each request load its own.
         from flask import g
 
         g.pop("_login_user", None)
+
+    # First of the before_request functions: the session check (tickets/auth/sessions.py) reads the user too.
+    app.before_request_funcs.setdefault(None, []).insert(0, _own_request_user)
 
     with app.app_context():
         _db.drop_all()

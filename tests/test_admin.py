@@ -101,7 +101,7 @@ def test_create_and_edit_a_user_with_several_roles(admin, park):
     ({"roles": ["official"], "department_id": ""}, "A user with the role official needs a department."),
     ({"roles": ["coordinator"], "is_head": "y"}, "Only an official can be the head of a department."),
     ({"mobile": "12345"}, "This is not a valid phone number."),
-    ({"password": "short"}, "The password needs at least 8 characters."),
+    ({"password": "short"}, "The password needs at least 10 characters."),
     ({"username": "coord"}, "The username coord is taken."),
     ({"roles": []}, "Choose at least one role."),
 ])
@@ -274,7 +274,7 @@ def test_three_bad_rows_are_each_reported_and_nothing_is_imported(admin, park):
     assert rows == [("users", "3"), ("users", "4"), ("users", "5")]
     assert "3 rows have problems" in html
     assert "Username is required." in html and "Unknown role boss." in html
-    assert "This is not a valid phone number." in html and "at least 8 characters" in html
+    assert "This is not a valid phone number." in html and "at least 10 characters" in html
     assert counts() == before
 
 

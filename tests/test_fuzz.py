@@ -90,10 +90,12 @@ def world(tmp_path_factory):
 
     app = create_app(Cfg)
 
-    @app.before_request
     def _own_request_user():
         g.pop("_login_user", None)
         g.pop("_flask_babel", None)
+
+    # First of the before_request functions, as in tests/conftest.py: the session check reads the user.
+    app.before_request_funcs.setdefault(None, []).insert(0, _own_request_user)
 
     real_hash = security.generate_password_hash
     with pytest.MonkeyPatch.context() as mp, app.app_context():

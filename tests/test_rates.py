@@ -197,9 +197,10 @@ def world(tmp_path_factory):
 
     app = create_app(Cfg)
 
-    @app.before_request
     def _own_request_user():
         g.pop("_login_user", None)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _own_request_user)
 
     real_hash = security.generate_password_hash
     with pytest.MonkeyPatch.context() as mp, app.app_context():

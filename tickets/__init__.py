@@ -54,6 +54,9 @@ def create_app(config_class=None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
+    from . import throttle
+
+    throttle.init_app(app)
 
     from . import security_headers, views_common
 

@@ -290,3 +290,14 @@ def require_page(page: str) -> None:
         abort(login_manager.unauthorized())
     if not may_see_page(current_user, page):
         abort(403)
+
+
+# A user whose password someone else chose (an admin's reset, the XLSX import) may open only these
+# endpoints until they choose their own; tickets/auth/sessions.py sends every other request to the
+# change-password page.
+BEFORE_PASSWORD_CHANGE = frozenset({"auth.change_password", "auth.logout", "auth.language", "static"})
+
+
+def may_open_before_password_change(endpoint: str | None) -> bool:
+    """Whether a user who must still change their password may open `endpoint`."""
+    return endpoint in BEFORE_PASSWORD_CHANGE

@@ -17,8 +17,10 @@ from .workdays import level
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(token: str):
+    # The cookies carry the user's session token (User.get_id), never the numeric id: a forged
+    # {"_user_id": "1"} finds nobody, and a rotated token ends every older cookie.
+    user = db.session.scalar(db.select(User).filter_by(session_token=token)) if token else None
     return user if user is not None and user.active else None
 
 

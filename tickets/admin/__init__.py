@@ -16,4 +16,5 @@ def only_admins():
         abort(403)
 
 
-from . import calendar_routes, import_routes, reference_routes, routes, schedule_routes, worker_routes  # noqa: E402,F401
+from . import (calendar_routes, import_routes, reference_routes, routes, schedule_routes,  # noqa: E402,F401
+               security_routes, worker_routes)

@@ -39,7 +39,12 @@ class UserForm(FlaskForm):
     department_id = SelectField(_l("Department (for the role official)"), validate_choice=False)
     is_head = BooleanField(_l("Head of the department (officials only)"))
     active = BooleanField(_l("Active (may sign in)"), default=True)
-    password = PasswordField(_l("Set password (at least 8 characters)"), validators=[Optional(), Length(max=200)])
+    password = PasswordField(_l("Set password (at least 10 characters; the user must change it at the next sign-in)"),
+                             validators=[Optional(), Length(max=200)])
+
+
+class UnlockForm(FlaskForm):
+    """No fields: the CSRF token of the unlock button."""
 
 
 class FirmForm(FlaskForm):

@@ -5,6 +5,7 @@ import io
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from ..services.errors import InvalidInput
 from ..services.people_import import (MAX_ROWS, MAX_USER_ROWS, ImportRefused, help_rows, import_people,
@@ -29,7 +30,7 @@ def import_people_page():
         return _page(form, status=400)
     upload = form.workbook.data
     try:
-        result = import_people(upload.filename or "", upload.read())
+        result = import_people(upload.filename or "", upload.read(), actor=current_user._get_current_object())
     except ImportRefused as e:
         return _page(form, str(e.message), e.rows, 400)
     except InvalidInput as e:

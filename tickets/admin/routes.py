@@ -1,18 +1,20 @@
 """Admin index, users and firms. The blueprint's before_request admits admins only."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import throttle
+from ..auth import sessions
 from ..extensions import db
 from ..models import Department, Firm, User
 from ..services import people
 from ..services.errors import InvalidInput
 from ..services.common import parse_id
 from . import bp
-from .forms import ROLE_LABELS, FirmForm, UserForm, attach_errors, choice_id
+from .forms import ROLE_LABELS, FirmForm, UnlockForm, UserForm, attach_errors, choice_id
 from .queries import missing_years
 
 
@@ -65,10 +67,16 @@ def _user_page(user: User | None):
         except InvalidInput as e:
             general = attach_errors(form, e.errors) if e.errors else [str(e.message)]
         else:
+            if saved.id == current_user.id and saved.get_id() != session.get("_user_id"):
+                # Editing oneself ended one's own sessions too; this one goes on under the new token.
+                sessions.start(saved)
+                db.session.commit()
             flash(_("User %(u)s saved.", u=saved.username))
             return redirect(url_for("admin.users", q=saved.username))
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/user_form.html", form=form, user=user, general=general), status
+    locked = throttle.is_locked(user.username) if user is not None else False
+    return render_template("admin/user_form.html", form=form, user=user, general=general, locked=locked,
+                           unlock_form=UnlockForm()), status
 
 
 # ---------------------------------------------------------------- firms

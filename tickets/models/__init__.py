@@ -25,3 +25,4 @@ from .meeting import MeetingDecision, MeetingList  # noqa: F401,E402
 from .notice import CONCLUSIONS, NOTICE_STATUSES, NoticeCounter, SupervisionNotice  # noqa: F401,E402
 from .review import REVIEW_STATUSES, RatingReview  # noqa: F401,E402
 from .form_token import UsedFormToken  # noqa: F401,E402
+from .security import SECURITY_KINDS, SecurityEvent  # noqa: F401,E402

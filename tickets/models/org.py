@@ -1,6 +1,7 @@
 """People and the park: departments, categories, firms, users and their roles."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -13,6 +14,11 @@ from ..timeutil import now
 
 ROLES = ("firm", "official", "coordinator", "leader", "inspector", "admin")
 LANGUAGES = ("zh", "en")
+
+
+def new_session_token() -> str:
+    """A fresh random session token (256 bits)."""
+    return secrets.token_urlsafe(32)
 
 
 class Department(db.Model):
@@ -94,6 +100,15 @@ class User(UserMixin, db.Model):
     is_head: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    # What the session and remember-me cookies carry instead of the id (get_id); a new one ends
+    # every session of this user at once (rotate_session_token).
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    # Set when someone else chose the password (an admin, the XLSX import): every page but the
+    # change-password page waits until the user chooses their own.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last request of any session of this user, written at most once a minute: what the idle
+    # timeout reads when a remember-me cookie would start a new session (tickets/auth/sessions.py).
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
@@ -123,6 +138,30 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    def rotate_session_token(self) -> None:
+        """End every session and remember-me cookie of this user (the caller commits)."""
+        self.session_token = new_session_token()
+
+    def get_id(self) -> str:  # flask-login: stored in the session and the remember-me cookie
+        return self.session_token
+
     @property
     def is_active(self) -> bool:  # flask-login
         return self.active
+
+
+_dummy_hash: str | None = None
+
+
+def check_no_password(password: str) -> bool:
+    """The work of one password check, for a name with no account (or one that may not sign in).
+
+    Without it a wrong name answers in a few milliseconds and a wrong password after a whole scrypt
+    run, so the time of one request would tell whether an account exists. The hash is made once per
+    process, the way set_password makes every real one. Always False.
+    """
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+    check_password_hash(_dummy_hash, password)
+    return False

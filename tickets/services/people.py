@@ -20,11 +20,12 @@ from ..models.org import LANGUAGES, ROLES
 from ..validators import CREDIT_ALPHABET, is_valid_credit_code, is_valid_phone
 from .common import raise_if, require_text
 from .errors import InvalidInput
+from .passwords import password_problem
+from .security_log import record
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CODE_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
-PASSWORD_MIN, PASSWORD_MAX = 8, 200
 LIMIT_MIN, LIMIT_MAX = 1, 60
 
 # DESIGN.md, Separation of duties: whoever audits does not handle. The inspector role is
@@ -120,10 +121,9 @@ def check_user(errors: dict, *, username, name, roles, language, email, mobile, 
         errors["is_head"] = _l("Only an official can be the head of a department.")
     password = password or ""
     if password or password_required:
-        if len(password) < PASSWORD_MIN:
-            errors["password"] = _l("The password needs at least %(n)d characters.", n=PASSWORD_MIN)
-        elif len(password) > PASSWORD_MAX:
-            errors["password"] = _l("The password may have at most %(n)d characters.", n=PASSWORD_MAX)
+        problem = password_problem(password, username)
+        if problem is not None:
+            errors["password"] = problem
     return dict(username=username, name=name, roles=roles, language=language, email=email, mobile=mobile,
                 is_head=bool(is_head), password=password)
 
@@ -152,9 +152,11 @@ def save_user(user: User | None, actor: User, *, username, name, roles, language
         if not active:
             errors["active"] = _l("You cannot deactivate your own account.")
     raise_if(errors)
-    if user is None:
+    created = user is None
+    if created:
         user = User(username=v["username"])
         db.session.add(user)
+    before = _access(user)
     user.username, user.name, user.language = v["username"], v["name"], v["language"]
     user.email, user.mobile, user.is_head, user.active = v["email"], v["mobile"], v["is_head"], bool(active)
     user.firm_id = firm.id if firm else None
@@ -162,8 +164,40 @@ def save_user(user: User | None, actor: User, *, username, name, roles, language
     user.set_roles(v["roles"])
     if v["password"]:
         user.set_password(v["password"])
+        # A password someone else knows: the user chooses their own at the next sign-in (an
+        # admin who sets their own password has chosen it).
+        user.must_change_password = user.id != actor.id
+    db.session.flush()
+    _record_changes(user, actor, created, before, bool(v["password"]))
     commit_or_refuse(_l("The username %(u)s is taken.", u=v["username"]))
     return user
+
+
+def _access(user: User) -> dict:
+    """What decides what a user may see and do; a change to any of it ends their sessions."""
+    return {"roles": sorted(user.roles), "head": bool(user.is_head), "department_id": user.department_id,
+            "firm_id": user.firm_id, "active": bool(user.active) if user.active is not None else True}
+
+
+def _record_changes(user: User, actor: User, created: bool, before: dict, password_set: bool) -> None:
+    """Log what the admin changed; a reset, a change of access or a deactivation ends every session."""
+    if created:
+        record("user_created", user=user, actor=actor, via="admin", roles=sorted(user.roles))
+        return
+    after = _access(user)
+    changed = {k: {"from": before[k], "to": after[k]} for k in after if k != "active" and before[k] != after[k]}
+    ends_sessions = False
+    if password_set:
+        record("password_reset", user=user, actor=actor)
+        ends_sessions = True
+    if changed:
+        record("roles_changed", user=user, actor=actor, **changed)
+        ends_sessions = True
+    if before["active"] != after["active"]:
+        record("activated" if after["active"] else "deactivated", user=user, actor=actor)
+        ends_sessions = True
+    if ends_sessions:
+        user.rotate_session_token()
 
 
 # ---------------------------------------------------------------- firms

@@ -21,6 +21,7 @@ from ..models.org import ROLES
 from .errors import InvalidInput
 from .workbooks import read_workbook as workbook
 from .people import check_firm, check_user, commit_or_refuse
+from .security_log import record
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # A workbook is a ZIP; refuse one that would inflate past this (a "zip bomb").
@@ -107,7 +108,8 @@ def help_rows() -> list[tuple[str, str, str, str]]:
                                   "(existing or in the firms sheet)."),
             "department_code": _("For the role official: the department code (see the Departments page)."),
             "is_head": _("yes if the official heads the department; otherwise empty or no."),
-            "password": _("Initial password, at least 8 characters. Stored only as a hash."),
+            "password": _("Initial password: at least 10 characters, not a common password, not the "
+                          "username. The user must choose a new one at the first sign-in. Stored only as a hash."),
         },
     }
     return [(sheet, f"{key} / {zh}", yes if req else no, meaning[sheet][key])
@@ -326,7 +328,7 @@ def check_rows(sheets: dict) -> tuple[list[BadRow], dict]:
                   "depts": depts}
 
 
-def import_people(filename: str, data: bytes) -> ImportResult:
+def import_people(filename: str, data: bytes, actor: User | None = None) -> ImportResult:
     """Check the whole workbook; import every row in one transaction, or nothing."""
     sheets = read_workbook(filename, data)
     bad, plan = check_rows(sheets)
@@ -348,9 +350,13 @@ def import_people(filename: str, data: bytes) -> ImportResult:
                     firm_id=firm.id if firm else None, department_id=dept.id if dept else None)
         user.set_roles(u["roles"])
         user.set_password(u["password"])
+        # Whoever filled in the sheet knows the initial password: the user chooses their own.
+        user.must_change_password = True
         db.session.add(user)
         users[u["username"]] = user
     db.session.flush()
+    for user in users.values():
+        record("user_created", user=user, actor=actor, via="import", roles=sorted(user.roles))
     for f in plan["firms"]:
         if f["liaison"]:
             leader = users.get(f["liaison"]) or plan["db_users"][f["liaison"]]

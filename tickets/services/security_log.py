@@ -1,0 +1,63 @@
+"""The security log: what happened to accounts, written as it happens, read by the admins."""
+from __future__ import annotations
+
+import json
+
+from flask import current_app, has_request_context, request
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import SecurityEvent
+
+KIND_LABELS = {
+    "login_ok": _l("Signed in"),
+    "login_failed": _l("Sign-in failed"),
+    "account_locked": _l("Account locked after failed sign-ins"),
+    "address_locked": _l("Address locked after failed sign-ins"),
+    "logout": _l("Signed out (every session ended)"),
+    "idle_logout": _l("Signed out after inactivity"),
+    "password_changed": _l("Password changed by the user"),
+    "password_reset": _l("Password set by an admin"),
+    "user_created": _l("User created"),
+    "roles_changed": _l("Roles or unit changed"),
+    "deactivated": _l("Deactivated"),
+    "activated": _l("Activated"),
+    "unlocked": _l("Unlocked by an admin"),
+}
+REASON_LABELS = {
+    "password": _l("wrong password"),
+    "unknown": _l("no such account"),
+    "inactive": _l("account deactivated"),
+}
+
+
+def record(kind: str, user=None, actor=None, **detail) -> SecurityEvent:
+    """Add one event to the session (the caller commits, with the change it records)."""
+    address = (request.remote_addr or "")[:64] if has_request_context() else ""
+    event = SecurityEvent(kind=kind, user_id=user.id if user is not None else None,
+                          actor_id=actor.id if actor is not None else None, address=address,
+                          detail=json.dumps(detail, sort_keys=True, ensure_ascii=False))
+    db.session.add(event)
+    return event
+
+
+def details(event: SecurityEvent) -> dict:
+    try:
+        value = json.loads(event.detail or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def page(before: int | None = None, user_id: int | None = None, size: int | None = None):
+    """Events newest first, one page at a time: (rows, id to continue before, or None on the last page)."""
+    size = size or current_app.config["PAGE_SIZE"]
+    stmt = db.select(SecurityEvent)
+    if user_id is not None:
+        stmt = stmt.where(SecurityEvent.user_id == user_id)
+    if before:
+        stmt = stmt.where(SecurityEvent.id < before)
+    rows = db.session.scalars(stmt.order_by(SecurityEvent.id.desc()).limit(size + 1)).all()
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (rows[-1].id if more and rows else None)
