@@ -21,7 +21,7 @@ def security_log_page():
     rows, cursor = security_log.page(parse_id(request.args.get("before")), user_id=user.id if user else None)
     return render_template("admin/security.html", events=rows, cursor=cursor, user=user,
                            kind_labels=security_log.KIND_LABELS, reason_labels=security_log.REASON_LABELS,
-                           role_labels=ROLE_LABELS, details=security_log.details)
+                           role_labels=ROLE_LABELS, describe=security_log.describe)
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])
