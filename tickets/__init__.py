@@ -83,6 +83,10 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(inbox_bp)
     for oversight_bp in (inspect_bp, meeting_bp, rates_bp, exports_bp, notices_bp):
         app.register_blueprint(oversight_bp)
+    # Who may open each page (tickets/permissions.py), judged after the blueprints' session check.
+    from . import permissions
+
+    permissions.init_app(app)
 
     from . import cli
 

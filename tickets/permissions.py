@@ -279,17 +279,141 @@ def may_see_page(user, page: str) -> bool:
     return "head" in roles and user.has("official") and user.is_head
 
 
-def require_page(page: str) -> None:
-    """Abort with 401/403 unless the current user may open `page` (used by every oversight route)."""
-    from flask import abort
+# --- who may open each page: one row per endpoint of the app --------------------------------
+#
+# `guard` (a before_request hook, installed by the factory after every blueprint) looks up the
+# endpoint of each request here and answers 302 to the sign-in page or 403 before the view runs.
+# An endpoint without a row is refused (403) for everyone, so a route added without a rule
+# cannot open by accident; tests/test_authorization.py fails on one too. What a page shows of a
+# ticket, a notice or a notification is decided inside the view, with `may`/`can_view` (404).
+
+
+def queue_scopes(user: User) -> list[str]:
+    """The staff queues a user reads: their own and their department's, the coordinators' intake, all."""
+    out = []
+    if user.has("official"):
+        out += ["mine", "department"]
+    if user.has("coordinator"):
+        out += ["inbox"]
+    if user.has("coordinator", "leader", "inspector"):
+        out += ["all"]
+    return out
+
+
+def _is_liaison(user: User) -> bool:
+    from .models import Firm
+
+    return db.session.scalar(db.select(Firm.id).filter_by(liaison_id=user.id).limit(1)) is not None
+
+
+def may_see_chain(user: User) -> bool:
+    """Who reads a ticket's chain status and event hashes on its page (DESIGN.md: they audit or chair)."""
+    return user.has("leader", "inspector", "coordinator")
+
+
+PAGE_RULES = {
+    "public": lambda u: True,
+    "signed_in": lambda u: True,
+    "firm": lambda u: u.has("firm") and u.firm_id is not None,
+    "queue": lambda u: bool(queue_scopes(u)),
+    # The page lists the firms this user may file for (may_file_for): a leader's own firms.
+    "file_for": lambda u: u.has("coordinator") or (u.has("leader") and _is_liaison(u)),
+    "approvals": lambda u: may_see_page(u, "approvals"),
+    "desk": lambda u: may_see_page(u, "desk"),
+    "audit": lambda u: may_see_page(u, "audit"),
+    # Leaders read the audit page; only inspectors start a verification.
+    "audit_run": lambda u: u.has("inspector"),
+    "meeting": lambda u: may_see_page(u, "meeting"),
+    # The weekly meeting's list is built and its decisions recorded by the coordinators.
+    "meeting_decide": lambda u: u.has("coordinator"),
+    "rates": lambda u: may_see_page(u, "rates"),
+    "exports": lambda u: may_see_page(u, "exports"),
+    "admin": lambda u: u.has("admin"),
+}
+
+_BLUEPRINT_RULES = {"admin": "admin", "rates": "rates", "exports": "exports", "firm": "firm", "inbox": "signed_in"}
+ENDPOINTS: dict[str, str] = {
+    "static": "public",
+    "auth.index": "public",
+    "auth.login": "public",
+    "auth.language": "public",
+    "auth.logout": "signed_in",
+    "auth.help": "signed_in",
+    "auth.change_password": "signed_in",
+    "desk.queue": "queue",
+    "desk.queue_page": "queue",
+    "desk.approvals": "approvals",
+    "desk.file_for": "file_for",
+    # A ticket exists only for those who may see it (can_view: 404 for everyone else).
+    "ticket.view": "signed_in",
+    "ticket.attachment": "signed_in",
+    "ticket.act": "signed_in",
+    "inspect.desk": "desk",
+    "inspect.audit": "audit",
+    "inspect.audit_run": "audit_run",
+    "notices.index": "desk",
+    # A notice is read by whoever reads its ticket as staff (404 for everyone else).
+    "notices.view": "signed_in",
+    "notices.print_view": "signed_in",
+    "meeting.current": "meeting",
+    "meeting.week": "meeting",
+    "meeting.xlsx": "meeting",
+    "meeting.print_view": "meeting",
+    "meeting.build_now": "meeting_decide",
+    "meeting.decide": "meeting_decide",
+}
+
+
+def endpoint_rule(endpoint: str | None) -> str | None:
+    """The rule that opens `endpoint` (None: no rule, refused for everyone)."""
+    if endpoint in ENDPOINTS:
+        return ENDPOINTS[endpoint]
+    blueprint = (endpoint or "").split(".", 1)[0]
+    return _BLUEPRINT_RULES.get(blueprint) if "." in (endpoint or "") else None
+
+
+def may_open(user, endpoint: str) -> bool:
+    """Whether `user` may open the page `endpoint`: the navigation and every route ask this."""
+    rule = endpoint_rule(endpoint)
+    if rule is None:
+        return False
+    if rule == "public":
+        return True
+    if user is None or not user.is_authenticated:
+        return False
+    return bool(PAGE_RULES[rule](user))
+
+
+def init_app(app) -> None:
+    """Install the guard; the factory calls this after every blueprint, so that it runs after the
+    session check (an idle session is signed out first, then the page is judged)."""
+    app.before_request(guard)
+    app.jinja_env.globals["may_open"] = lambda endpoint: may_open(_current_user(), endpoint)
+
+
+def _current_user():
     from flask_login import current_user
 
-    if not current_user.is_authenticated:
+    return current_user
+
+
+def guard():
+    """Before every request: sign-in (302) or 403 unless the endpoint's rule admits the user."""
+    from flask import abort, request
+    from flask_login import current_user
+
+    if request.endpoint is None:  # no route: the 404 (or 405) answers
+        return None
+    rule = endpoint_rule(request.endpoint)
+    if rule == "public":
+        return None
+    if rule is not None and not current_user.is_authenticated:
         from .extensions import login_manager
 
-        abort(login_manager.unauthorized())
-    if not may_see_page(current_user, page):
+        return login_manager.unauthorized()
+    if not may_open(current_user, request.endpoint):
         abort(403)
+    return None
 
 
 # A user whose password someone else chose (an admin's reset, the XLSX import) may open only these

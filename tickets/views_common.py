@@ -10,7 +10,6 @@ from flask_wtf.csrf import CSRFError
 from .extensions import db, login_manager
 from .lifecycle import ACTIONS, STATE_LABELS
 from .models import User
-from .permissions import may_see_page
 from .provisional import deadline_note, forget_loaded_years, ticket_note
 from .timeutil import now, to_local
 from .workdays import level
@@ -111,7 +110,6 @@ def init_app(app) -> None:
             "ticket_note": ticket_note,
             "current_user": current_user,
             "unread_count": _unread,
-            "may_see_page": may_see_page,
         }
 
     @app.errorhandler(CSRFError)

@@ -5,11 +5,12 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import throttle
 from ..extensions import db
 from ..models import User
+from ..permissions import may_open
 from ..services import accounts
 from ..services.errors import InvalidInput
 from ..services.passwords import PASSWORD_MIN
@@ -33,13 +34,11 @@ def safe_next(target: str | None) -> str | None:
 
 
 def home_for(user: User) -> str:
-    if user.has("firm") and user.firm_id:
-        return url_for("firm.my_requests")
-    if user.has("coordinator", "official", "leader", "inspector"):
-        return url_for("desk.queue")
-    if user.has("admin"):
-        return url_for("admin.index")
-    return url_for("auth.login")
+    """The first page of a signed-in user: the first of these that the permission rules open."""
+    for endpoint in ("firm.my_requests", "desk.queue", "admin.index"):
+        if may_open(user, endpoint):
+            return url_for(endpoint)
+    return url_for("auth.help")
 
 
 @bp.route("/")
@@ -78,7 +77,6 @@ def sign_in_paused(e):
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
 def logout():
     """Sign out, ending every session and remember-me cookie of this user, on every device."""
     accounts.end_sessions(current_user._get_current_object())
@@ -87,7 +85,6 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@login_required
 def change_password():
     form = ChangePasswordForm()
     user = current_user._get_current_object()
@@ -123,7 +120,6 @@ def language(lang: str):
 
 
 @bp.route("/help")
-@login_required
 def help():
     """How the loop works, for the roles this user holds."""
     return render_template("auth/help.html")

@@ -46,7 +46,15 @@ def start(user, remember: bool = False) -> None:
 
 
 def leave() -> None:
-    """Sign out on this browser (the session cookie's user and the remember-me cookie go)."""
+    """Sign out on this browser (the session cookie's user and the remember-me cookie go).
+
+    The user's language stays with the browser, so that the message saying why and the
+    sign-in page after it are in the language they read.
+    """
+    from flask_login import current_user
+
+    if current_user.is_authenticated and current_user.language in ("zh", "en"):
+        session["language"] = current_user.language
     logout_user()
     session.pop(SEEN, None)
     _forget_csrf()

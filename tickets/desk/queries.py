@@ -16,17 +16,6 @@ from ..timeutil import now
 SCOPES = ("mine", "department", "inbox", "all")
 
 
-def scopes_for(user: User) -> list[str]:
-    out = []
-    if user.has("official"):
-        out += ["mine", "department"]
-    if user.has("coordinator"):
-        out += ["inbox"]
-    if user.has("coordinator", "leader", "inspector"):
-        out += ["all"]
-    return out
-
-
 @dataclass
 class Filters:
     scope: str

@@ -5,20 +5,20 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from wtforms import SelectField
 from wtforms.validators import DataRequired
 
 from ..extensions import db
 from ..forms_common import RequestForm, already_filed, category_choices, uploads_from
 from ..models import Category, Department, Firm
-from ..permissions import may_file_for, require_page
+from ..permissions import may_file_for, queue_scopes
 from ..services.approvals import inbox as approvals_inbox
 from ..services.common import parse_id
 from ..services.errors import AlreadyFiled, ServiceError
 from ..services.filing import file_ticket
 from . import bp
-from .queries import Filters, scopes_for
+from .queries import Filters
 
 SCOPE_LABELS = {
     "mine": _l("My queue"),
@@ -29,17 +29,13 @@ SCOPE_LABELS = {
 
 
 @bp.route("/")
-@login_required
 def queue_page():
     return redirect(url_for("desk.queue"))
 
 
 @bp.route("/tickets")
-@login_required
 def queue():
-    scopes = scopes_for(current_user)
-    if not scopes:
-        abort(403)
+    scopes = queue_scopes(current_user)
     scope = request.args.get("scope") or scopes[0]
     if scope not in scopes:
         abort(403)
@@ -72,10 +68,8 @@ def queue():
 
 
 @bp.route("/approvals")
-@login_required
 def approvals():
     """The extension and transfer requests this user may decide (never their own)."""
-    require_page("approvals")
     ext, trans = approvals_inbox(current_user)
     return render_template("desk/approvals.html", extensions=ext, transfers=trans)
 
@@ -88,11 +82,8 @@ class OnBehalfForm(RequestForm):
 
 
 @bp.route("/file", methods=["GET", "POST"])
-@login_required
 def file_for():
     """A coordinator, or a firm's liaison leader, files a request on the firm's behalf."""
-    if not current_user.has("coordinator", "leader"):
-        abort(403)
     firms = db.session.scalars(db.select(Firm).order_by(Firm.name)).all()
     firms = [fm for fm in firms if may_file_for(current_user, fm)]
     if not firms:

@@ -7,7 +7,6 @@ from flask import Response, render_template, request, send_file, stream_with_con
 from flask_babel import get_locale
 from flask_login import current_user
 
-from ..permissions import require_page
 from ..services import exports as svc
 from ..services.errors import InvalidInput
 from ..timeutil import local_today
@@ -29,7 +28,6 @@ def _page(form, errors=None, status=200):
 
 @bp.route("/", methods=["GET", "POST"])
 def index():
-    require_page("exports")
     form = ExportForm()
     if request.method == "GET":
         today = local_today()

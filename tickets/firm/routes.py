@@ -1,10 +1,10 @@
 """The firm's pages: file a request, and the list of the firm's requests."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -16,15 +16,8 @@ from ..services.filing import file_ticket
 from . import bp
 
 
-def _firm_user():
-    if not (current_user.has("firm") and current_user.firm_id):
-        abort(403)
-
-
 @bp.route("/requests")
-@login_required
 def my_requests():
-    _firm_user()
     page_size = 20
     stmt = db.select(Ticket).filter_by(firm_id=current_user.firm_id)
     state = request.args.get("state", "")
@@ -44,9 +37,7 @@ def my_requests():
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
-@login_required
 def new_request():
-    _firm_user()
     form = RequestForm()
     form.category_id.choices = category_choices(str(get_locale()))
     if request.method == "GET":

@@ -10,7 +10,7 @@ from ..services.rates import MEASURES
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..permissions import require_page
+from ..permissions import may_open
 from ..services import meeting as svc
 from ..services.errors import InvalidInput, Refused, StaleTicket
 from ..services.meeting_xlsx import workbook_bytes
@@ -35,16 +35,15 @@ def _page(week: str, ml, template: str = "meeting/list.html"):
         template, week=week, ml=ml, data=data, this_week=svc.week_of(now()), weeks=svc.built_weeks(),
         decisions=svc.decisions_by_number(ml) if ml is not None else {},
         due_at=svc.build_moment(week) if ml is None else None,
-        may_decide=current_user.has("coordinator"),
-        staff=svc.staff_choices() if ml is not None and current_user.has("coordinator") else [],
+        may_decide=may_open(current_user, "meeting.decide"),
+        staff=svc.staff_choices() if ml is not None and may_open(current_user, "meeting.decide") else [],
         measures=MEASURES,
-        chairs=svc.chair_choices() if ml is not None and current_user.has("coordinator") else [],
+        chairs=svc.chair_choices() if ml is not None and may_open(current_user, "meeting.decide") else [],
     )
 
 
 @bp.route("/")
 def current():
-    require_page("meeting")
     picked = request.args.get("week")
     if picked:
         return redirect(url_for("meeting.week", week=picked))
@@ -54,7 +53,6 @@ def current():
 
 @bp.route("/<week>")
 def week(week: str):
-    require_page("meeting")
     if week == svc.week_of(now()):
         return redirect(url_for("meeting.current"))
     return _page(week, _list_or_404(week))
@@ -62,13 +60,11 @@ def week(week: str):
 
 @bp.route("/<week>/print")
 def print_view(week: str):
-    require_page("meeting")
     return _page(week, _list_or_404(week), "meeting/print.html")
 
 
 @bp.route("/<week>.xlsx")
 def xlsx(week: str):
-    require_page("meeting")
     ml = _list_or_404(week)
     from io import BytesIO
 
@@ -80,16 +76,12 @@ def xlsx(week: str):
 @bp.route("/build", methods=["POST"])
 def build_now():
     """A coordinator builds this week's list before its scheduled moment (it is still built once)."""
-    require_page("meeting")
-    if not current_user.has("coordinator"):
-        abort(403)
     svc.build_list(svc.week_of(now()))
     return redirect(url_for("meeting.current"))
 
 
 @bp.route("/<week>/decide/<number>", methods=["POST"])
 def decide(week: str, number: str):
-    require_page("meeting")
     ml = _list_or_404(week)
     try:
         fields = ("what", "who_user_id", "who_text", "by_date", "new_due", "chair_id")

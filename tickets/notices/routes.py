@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db, login_manager
 from ..models import NOTICE_STATUSES, SupervisionNotice
-from ..permissions import can_view, may_explain, require_page, visibilities_for
+from ..permissions import can_view, may, may_explain, visibilities_for
 from ..services.common import parse_id
 from ..services.notices import by_number
 from . import bp
@@ -35,7 +35,6 @@ def load_notice(number: str) -> SupervisionNotice:
 
 @bp.route("/")
 def index():
-    require_page("desk")
     status = request.args.get("status", "")
     if status not in NOTICE_STATUSES:
         status = ""
@@ -60,7 +59,7 @@ def index():
 def view(number: str):
     notice = load_notice(number)
     may_answer = notice.status == "issued" and may_explain(current_user, notice)
-    may_conclude = notice.status == "explained" and current_user.has("inspector")
+    may_conclude = notice.status == "explained" and may(current_user, "conclude_notice", notice.ticket)
     return render_template("notices/view.html", n=notice, ticket=notice.ticket, may_answer=may_answer,
                            may_conclude=may_conclude)
 
