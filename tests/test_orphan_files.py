@@ -75,7 +75,9 @@ def test_the_worker_task_sweeps(app, park, caplog):
     old_orphan = put(app, "a" * 32, timedelta(hours=3))
     fresh = put(app, "b" * 32, timedelta(minutes=1))
     caplog.set_level(logging.INFO)
-    assert task() == [old_orphan]   # run in this process, as the worker would
+    # The task's body in this test's app (task() would push the app of whichever Celery app an
+    # earlier test created, with its own upload folder).
+    assert task.run() == [old_orphan]
     assert listing(app) == {fresh}
     assert any("orphan" in r.getMessage() and old_orphan in r.getMessage() for r in caplog.records)
 

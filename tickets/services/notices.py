@@ -44,11 +44,8 @@ def by_number(number: str) -> SupervisionNotice | None:
     return db.session.scalar(db.select(SupervisionNotice).filter_by(number=number))
 
 
-def notice_choices(ticket: Ticket, action: str, user: User | None = None) -> list[tuple[str, str]]:
-    """The notices the current user may explain (or conclude) on `ticket`: a form's choices."""
-    from flask_login import current_user
-
-    user = user or current_user
+def notice_choices(ticket: Ticket, action: str, user: User) -> list[tuple[str, str]]:
+    """The notices `user` may explain (or conclude) on `ticket`: a form's choices."""
     if action == "explain_notice":
         rows = [n for n in notices_of(ticket) if n.status == "issued" and may_explain(user, n)]
     else:

@@ -11,9 +11,9 @@ from flask_login import current_user
 from .. import attachments as att
 from ..audit import verify_ticket
 from ..extensions import db
-from ..lifecycle import ACTIONS
+from ..lifecycle import ACTIONS, target_state
 from ..models import Attachment, Department, ExtensionRequest, Question, Ticket, TransferRequest, User
-from ..permissions import allowed_actions, can_view, may_see_chain, visibilities_for
+from ..permissions import allowed_actions, can_view, may, may_see_chain, visibilities_for
 from ..services.actions import perform, record_feedback
 from ..services.errors import ServiceError
 from ..services import reviews
@@ -67,7 +67,7 @@ def build_forms(ticket: Ticket, actions: list[str], locale: str) -> dict:
         elif action == "transfer":
             form.lead_id.choices = {"": [("", _("— as requested —"))], **officials}
         elif action in ("explain_notice", "conclude_notice"):
-            form.notice_id.choices = notice_choices(ticket, action)
+            form.notice_id.choices = notice_choices(ticket, action, current_user)
         elif action == "propose_exclusion":
             form.feedback_id.choices = reviews.feedback_choices(ticket)
         elif action == "decide_exclusion":
@@ -119,6 +119,10 @@ def act(number: str, action: str):
     ticket = load_visible(number)
     if action not in FORMS:
         abort(404)
+    # Whether this user may take the action is asked before the form is read: a refusal is a
+    # refusal whatever was typed (perform asks again, for every other caller).
+    if target_state(ticket.state, action) is not None and not may(current_user, action, ticket):
+        return render_ticket(ticket, 403, {"form": _("You may not do this on this request.")})
     form = FORMS[action](prefix=action)
     for name in ("department_id", "lead_id", "to_department_id", "to_lead_id", "notice_id", "feedback_id",
                  "review_id"):
