@@ -13,3 +13,13 @@ def without_faketime(env: dict | None = None) -> dict:
     """
     env = dict(os.environ if env is None else env)
     return {k: v for k, v in env.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+
+
+def python_path(root) -> str:
+    """PYTHONPATH for a Python child process: the project, then what this process was given.
+
+    The inherited part matters under scripts/test_at_odd_hours.sh: it carries
+    scripts/faketime/sitecustomize.py, without which time.sleep fails under libfaketime.
+    """
+    inherited = os.environ.get("PYTHONPATH")
+    return os.pathsep.join([str(root), inherited] if inherited else [str(root)])

@@ -22,6 +22,7 @@ from tickets.extensions import db
 from tickets.reference import ensure_reference_data
 
 from .conftest import PASSWORD, Park
+from .procs import python_path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The development defaults that earlier versions shipped in config.py (issue 8).
@@ -181,7 +182,7 @@ def _bare_env(instance: Path) -> dict:
     env = {k: v for k, v in os.environ.items()
            if k not in ("SECRET_KEY", "AUDIT_KEY", "SECRET_KEY_FALLBACKS", "AUDIT_KEYS_RETIRED", "DATABASE_URL",
                         "BIHUAN_ENV", "UPLOAD_DIR", "MAIL_DIR") and not k.startswith(("FLASK_", "TEST_"))}
-    env.update(BIHUAN_INSTANCE=str(instance), PYTHONPATH=str(ROOT))
+    env.update(BIHUAN_INSTANCE=str(instance), PYTHONPATH=python_path(ROOT))
     return env
 
 

@@ -36,6 +36,7 @@ from tickets.timeutil import from_local, set_now
 
 from .conftest import Park, accept, drop_everything, file_request, handle
 from .pg import TempPostgres
+from .procs import python_path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -163,7 +164,7 @@ def race(url: str, at: datetime, tmp: Path, r: int) -> list[subprocess.Completed
     # The testing config, so that the sweeps sign with the key this process verifies with
     # (the development config refuses the published test keys).
     env = dict(os.environ, TEST_DATABASE_URL=url, BIHUAN_ENV="testing",
-               BIHUAN_FROZEN_NOW=at.isoformat() + "Z", PYTHONPATH=str(ROOT),
+               BIHUAN_FROZEN_NOW=at.isoformat() + "Z", PYTHONPATH=python_path(ROOT),
                BIHUAN_INSTANCE=str(tmp / "instance"), MAIL_DIR=str(tmp / "mail"))
     go = tmp / f"go-{r}"
     ready = [tmp / f"ready-{r}-{i}" for i in range(2)]

@@ -58,9 +58,10 @@ def create_app(config_class=None) -> Flask:
 
     throttle.init_app(app)
 
-    from . import security_headers, views_common
+    from . import labels, security_headers, views_common
 
     views_common.init_app(app)
+    labels.init_app(app)
     security_headers.init_app(app)
 
     from .auth import bp as auth_bp

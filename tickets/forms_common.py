@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from .labels import choices
 from .services.common import Upload
 from .services.filing import DESCRIPTION_MAX, FORM_TOKEN, TITLE_MAX
 
@@ -22,7 +23,7 @@ class RequestForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=DESCRIPTION_MAX)])
     urgency = SelectField(
         _l("Urgency"),
-        choices=[("normal", _l("Normal")), ("urgent", _l("Urgent")), ("critical", _l("Critical"))],
+        choices=choices("urgency"),
         default="normal",
     )
     contact_name = StringField(_l("Contact person"), validators=[DataRequired(), Length(max=100)])

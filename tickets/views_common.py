@@ -24,14 +24,9 @@ def load_user(token: str):
 
 
 def _level_labels():
-    from flask_babel import lazy_gettext as _l
+    from .labels import table
 
-    return {
-        "green": _l("On time"),
-        "yellow": _l("Due soon"),
-        "red": _l("Overdue"),
-        "red3": _l("Overdue 3+ working days"),
-    }
+    return table("level")
 
 
 def fmt_time(at, with_time: bool = True) -> str:

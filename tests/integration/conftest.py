@@ -28,7 +28,7 @@ import pytest
 
 from config import TestingConfig
 from tests.conftest import KNOWN_NOW
-from tests.procs import without_faketime
+from tests.procs import python_path, without_faketime
 from tickets.timeutil import set_offset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -331,7 +331,7 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
         "CELERY_TASK_TIME_LIMIT": str(TASK_TIME_LIMIT),
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
         "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": python_path(ROOT),
         "BIHUAN_CLOCK_OFFSET": str(int(offset.total_seconds())),
     })
     yield WorkerEnv(app, db_path, env, users, root, offset)

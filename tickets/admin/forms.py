@@ -11,14 +11,9 @@ from wtforms import (BooleanField, DateField, FieldList, Form, FormField, Hidden
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-ROLE_LABELS = {
-    "firm": _l("Firm"),
-    "official": _l("Official"),
-    "coordinator": _l("Coordinator"),
-    "leader": _l("Leader"),
-    "inspector": _l("Inspector"),
-    "admin": _l("Admin"),
-}
+from ..labels import table
+
+ROLE_LABELS = table("role")
 
 
 class MultiCheckboxField(SelectMultipleField):

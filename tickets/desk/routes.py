@@ -10,6 +10,7 @@ from wtforms import SelectField
 from wtforms.validators import DataRequired
 
 from ..extensions import db
+from ..labels import choices
 from ..forms_common import RequestForm, already_filed, category_choices, uploads_from
 from ..models import Category, Department, Firm
 from ..permissions import may_file_for, queue_scopes
@@ -76,9 +77,8 @@ def approvals():
 
 class OnBehalfForm(RequestForm):
     firm_id = SelectField(_l("Firm"), validators=[DataRequired()], validate_choice=False)
-    channel = SelectField(_l("Channel"), choices=[
-        ("phone", _l("Phone")), ("visit", _l("Visit")), ("meeting", _l("Meeting")),
-        ("letter", _l("Letter")), ("platform", _l("Platform"))])
+    channel = SelectField(_l("Channel"), choices=choices(
+        "channel", ("phone", "visit", "meeting", "letter", "platform")))
 
 
 @bp.route("/file", methods=["GET", "POST"])

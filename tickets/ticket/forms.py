@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+
+from ..labels import choices
 from wtforms import (
     DateField,
     HiddenField,
@@ -38,20 +40,16 @@ class WithdrawForm(ActionForm):
 
 
 class HandleForm(ActionForm):
-    outcome = RadioField(_l("Outcome"), validators=[InputRequired()], choices=[
-        ("resolved", _l("Resolved")), ("partly", _l("Partly resolved")), ("unresolved", _l("Cannot be resolved"))])
+    outcome = RadioField(_l("Outcome"), validators=[InputRequired()], choices=choices("outcome"))
     what_was_done = _text(_l("What was done"))
     explanation = _text(_l("Why (required unless resolved)"), required=False)
-    contact_method = SelectField(_l("How the firm was contacted"), choices=[
-        ("phone", _l("Phone")), ("visit", _l("Visit")), ("meeting", _l("Meeting")), ("letter", _l("Letter")),
-        ("platform", _l("Platform")), ("sms", _l("SMS"))])
+    contact_method = SelectField(_l("How the firm was contacted"), choices=choices("contact_method"))
     contacted_on = DateField(_l("When the firm was contacted"), validators=[InputRequired()])
     attachments = MultipleFileField(_l("Attachments"))
 
 
 class FeedbackForm(ActionForm):
-    solved = RadioField(_l("Was the problem solved?"), validators=[InputRequired()], choices=[
-        ("yes", _l("Yes")), ("partly", _l("Partly")), ("no", _l("No"))])
+    solved = RadioField(_l("Was the problem solved?"), validators=[InputRequired()], choices=choices("solved"))
     rating = RadioField(_l("How satisfied are you?"), validators=[InputRequired()], choices=[
         ("satisfied", _l("Satisfied")), ("basically_satisfied", _l("Basically satisfied")),
         ("dissatisfied", _l("Dissatisfied: handle it again"))])

@@ -1,0 +1,89 @@
+"""The one place of labels: every code a user may see (a state, an action, a rating, a channel...)
+has its words here, in both languages (lazy strings, so each reader gets their own language).
+
+`label(kind, code)` gives the words; `choices(kind)` gives (code, words) pairs for a form field in
+the order of the kind; templates call `label(...)` (a Jinja global). A code with no label gives a
+neutral "—" plus a warning in the log, never the code itself: tests/ crawl every page for codes.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _p
+
+log = logging.getLogger(__name__)
+
+
+LABELS: dict[str, dict[str, object]] = {
+    "outcome": {
+        "resolved": _l("Resolved"),
+        "partly": _l("Partly resolved"),
+        "unresolved": _l("Cannot be resolved"),
+    },
+    "solved": {"yes": _l("Yes"), "partly": _l("Partly"), "no": _l("No")},
+    "rating": {
+        "satisfied": _l("Satisfied"),
+        "basically_satisfied": _l("Basically satisfied"),
+        "dissatisfied": _l("Dissatisfied"),
+    },
+    # How an official contacted the firm while handling.
+    "contact_method": {
+        "phone": _l("Phone"), "visit": _l("Visit"), "meeting": _l("Meeting"), "letter": _l("Letter"),
+        "platform": _l("Platform"), "sms": _l("SMS"),
+    },
+    # Where a request came from (来源渠道); a message context, because the same English words are
+# different Chinese where a notification is sent (发送渠道).
+    "channel": {
+        "web": _p("source channel", "Web form"), "phone": _p("source channel", "Phone"),
+        "visit": _p("source channel", "Visit"), "meeting": _p("source channel", "Meeting"),
+        "letter": _p("source channel", "Letter"), "platform": _p("source channel", "Platform"),
+    },
+    "urgency": {"normal": _l("Normal"), "urgent": _l("Urgent"), "critical": _l("Critical")},
+    # How a notification is sent (发送渠道).
+    "delivery_channel": {"inapp": _p("delivery channel", "In-app message"), "email": _p("delivery channel", "E-mail")},
+    "role": {
+        "firm": _l("Firm"), "official": _l("Official"), "coordinator": _l("Coordinator"),
+        "leader": _l("Leader"), "inspector": _l("Inspector"), "admin": _l("Admin"),
+    },
+    "level": {
+        "green": _l("On time"), "yellow": _l("Due soon"), "red": _l("Overdue"),
+        "red3": _l("Overdue 3+ working days"),
+    },
+}
+
+
+def _lifecycle(kind: str) -> dict:
+    from . import lifecycle
+
+    if kind == "state":
+        return lifecycle.STATE_LABELS
+    return {name: a.label for name, a in lifecycle.ACTIONS.items()}
+
+
+def table(kind: str) -> dict:
+    """All labels of a kind, code -> lazy words."""
+    if kind in ("state", "action"):
+        return _lifecycle(kind)
+    return LABELS[kind]
+
+
+def label(kind: str, code) -> str:
+    """The words for a code in the reader's language; "" for no code, "—" for an unknown one."""
+    if code is None or code == "":
+        return ""
+    words = table(kind).get(code)
+    if words is None:
+        log.warning("no label for %s %r", kind, code)
+        return "—"
+    return str(words)
+
+
+def choices(kind: str, codes=None) -> list[tuple[str, object]]:
+    """(code, lazy words) pairs for a form field: every code of the kind, or the given ones, in order."""
+    labels = table(kind)
+    return [(code, labels[code]) for code in (codes if codes is not None else labels)]
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals["label"] = label
