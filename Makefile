@@ -46,7 +46,7 @@ ODD_HOURS ?= 1
 PARALLEL ?= -n 2 --dist loadfile
 test: $(TEST_STAMP) system-deps translations bandit
 	$(BIN)/python -m pytest -q tests $(PARALLEL) $(PYTEST_ARGS)
-	@if [ "$(ODD_HOURS)" = "1" ]; then bash scripts/test_at_odd_hours.sh tests $(PARALLEL) $(PYTEST_ARGS); fi
+	@if [ "$(ODD_HOURS)" = "1" ]; then bash scripts/test_at_odd_hours.sh $(PARALLEL) $(PYTEST_ARGS); fi
 
 # The static security check, before the tests: any high-severity finding in tickets/ or worker/
 # fails; medium ones are fixed or marked `# nosec <id>  # why` on the line.

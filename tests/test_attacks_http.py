@@ -96,7 +96,8 @@ def server(tmp_path):
         ensure_reference_data()
         park = Park()
         names = {"admin": park.admin.username, "firm": park.firm_user.username,
-                 "labor": park.category("labor").id, "firm_id": park.firm_a.id}
+                 "labor": park.category("labor").id, "firm_id": park.firm_a.id,
+                 "firm_user_id": park.firm_user.id}
         db.session.remove()
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -177,6 +178,40 @@ def test_headers_of_a_signed_in_page(server):
     assert headers["Referrer-Policy"] == "same-origin"
     assert "no-store" in headers["Cache-Control"]
     assert "<style" not in html and " style=" not in html and "<script>" not in html
+
+
+def test_the_csrf_secret_changes_at_sign_in(server):
+    app, port, names = server
+    b = Browser(port)
+    before = b.csrf("/login")
+    b.sign_in(names["firm"])
+    after = b.csrf("/inbox/")
+    # A token copied from the signed-out page (say, planted by an attacker) is refused afterwards.
+    status, _h, _b = b.post("/logout", {"csrf_token": before})
+    assert status == 400 and b.get("/inbox/")[0] == 200
+    assert b.post("/logout", {"csrf_token": after})[0] == 302
+
+
+def test_an_admin_reset_ends_the_users_open_sessions(server):
+    app, port, names = server
+    firm = Browser(port)
+    firm.sign_in(names["firm"], remember=True)
+    saved = dict(firm.cookies)
+    assert firm.get("/inbox/")[0] == 200
+    admin = Browser(port)
+    admin.sign_in(names["admin"])
+    page = f"/admin/users/{names['firm_user_id']}"
+    _s, _h, html = admin.get(page)
+    fields = [("csrf_token", csrf_of(html)), ("username", names["firm"]), ("name", "甲公司联系人"),
+              ("roles", "firm"), ("language", "zh"), ("email", ""), ("mobile", ""),
+              ("firm_id", str(names["firm_id"])), ("department_id", ""), ("active", "y"),
+              ("password", "A new start 2026")]
+    status, headers, body = admin.request("POST", page, urlencode(fields).encode(),
+                                          {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 302, body[:2000]
+    # The session cookie and the remember cookie the firm's browser holds both open nothing now.
+    assert to_login(*firm.get("/inbox/", cookies=dict(saved))[:2])
+    assert to_login(*firm.get("/inbox/", cookies={"remember_token": saved["remember_token"]})[:2])
 
 
 @pytest.mark.parametrize("path", ["/tickets/2026-000001/attachments/9223372036854775808",
