@@ -283,11 +283,12 @@ CHARTED = ("overdue", "rework")
 
 
 def by_department(tab: str, f: DeskFilters | None = None, at: datetime | None = None) -> list[tuple]:
-    """(department or None, count) of a ticket tab under the filters, largest first."""
+    """(department or None, count) of a ticket tab under the filters, largest first, "not yet assigned" last."""
     stmt = TAB_QUERIES[tab][0](f or DeskFilters(), at or now()).order_by(None)
     n = func.count(Ticket.id)
     stmt = stmt.with_only_columns(Ticket.department_id, n, maintain_column_froms=True).group_by(Ticket.department_id)
-    rows = db.session.execute(stmt.order_by(n.desc(), Ticket.department_id)).all()
+    # Sorted here: NULL (not yet assigned) sorts first on SQLite and last on PostgreSQL; last on both.
+    rows = sorted(db.session.execute(stmt).all(), key=lambda r: (-r[1], r[0] is None, r[0] or 0))
     depts = {d.id: d for d in db.session.scalars(
         db.select(Department).where(Department.id.in_([r[0] for r in rows if r[0] is not None])))} if rows else {}
     return [(depts.get(dept_id), c) for dept_id, c in rows]
