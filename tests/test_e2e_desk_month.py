@@ -29,6 +29,7 @@ from .conftest_browser import (  # noqa: F401  (fixtures: artifacts, browser, li
 from .test_e2e_loop import TIMEOUT, new_page, sign_in
 
 WIDE = {"width": 1366, "height": 900}
+NARROW = {"width": 760, "height": 900}
 
 
 def set_up(server) -> None:
@@ -95,6 +96,16 @@ def test_the_inspector_reads_a_month_from_the_desk(browser, live_server, artifac
         expect(page.locator("[data-testid=desk-list] tbody tr")).to_have_count(3)
         assert page.evaluate("document.documentElement.scrollWidth") <= WIDE["width"]
         page.screenshot(path=str(artifacts / f"desk-month-{lang}.png"), full_page=True)
+
+        # A narrower window squeezes the columns, never to a name or category one character wide.
+        page.set_viewport_size(NARROW)
+        page.get_by_test_id("tab-overdue").click()
+        expect(page.locator("[data-testid=desk-list] tbody tr")).to_have_count(5)
+        narrowest = page.evaluate("""() => Math.min(...[...document.querySelectorAll(
+            '[data-testid=desk-list] tbody td')].map(td => td.getBoundingClientRect().width /
+            parseFloat(getComputedStyle(td).fontSize)))""")
+        assert narrowest >= 4.5, f"a column is {narrowest:.1f} characters wide"
+        page.set_viewport_size(WIDE)
 
         page.locator("[data-nav='rates.dashboard']").click()
         expect(page.get_by_test_id("ranking")).to_be_visible()
