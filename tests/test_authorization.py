@@ -57,7 +57,8 @@ SIGNED = only(*SIGNED_IN)
 ADMIN = only("admin")
 STAFF_QUEUE = only("official", "fin_official", "head", "coordinator", "leader", "inspector")
 DESK = only("coordinator", "leader", "inspector")
-MEETING = only("coordinator", "leader", "head")
+# The weekly meeting list: read by inspectors too (they read everything); decided by coordinators.
+MEETING = only("coordinator", "leader", "head", "inspector")
 RATES = only("coordinator", "leader", "head", "inspector")
 # The ticket T (firm A, HR): its firm, HR's officials and head, and those who read everything.
 # Everyone else (another firm, another department, the admin) is never told it exists.
@@ -238,7 +239,7 @@ def test_every_route_has_a_row(world):
 
 
 NAV = ("firm.my_requests", "firm.new_request", "desk.queue", "desk.approvals", "desk.file_for", "inspect.desk",
-       "meeting.current", "rates.dashboard", "exports.index", "admin.index")
+       "notices.index", "meeting.current", "rates.dashboard", "exports.index", "admin.index")
 
 
 @pytest.mark.parametrize("role", SIGNED_IN)

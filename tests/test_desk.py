@@ -24,6 +24,7 @@ of the N-th working day; red for 3 days at 24:00 of the 3rd working day after du
 09:00 and at now. Working days overdue from due to now (10:00 is 0.42 of a day):
 000002 from Tue 10 Nov 00:00: 4 + 5 + 4 full days + 0.42 = 13.4;
 000004 from Sat 21 Nov: 23-26 Nov 4 days + 0.42 = 4.4; 000010 from Wed 25: 2.4; 000009 from Thu 26: 1.4.
+The desk shows whole working days (13, 4, 2, 1): the part of a day is not yet a day overdue.
 Repeats in the 90 days before now (from 29 Aug): A/labor 000002, 000003, 000005, 000007 (4);
 B/labor 000006, 000008, 000010 (3); B/energy only 2 inside the window (000009, 000011).
 """
@@ -144,7 +145,7 @@ def numbers(tab, f=None, size=200):
 def test_overdue_red3_first_then_by_due_with_working_days(data):
     rows = desk.all_rows("overdue")
     assert [(r.ticket.number, r.extra["red3"], r.extra["days_overdue"]) for r in rows] == [
-        (N[2], True, 13.4), (N[4], True, 4.4), (N[10], False, 2.4), (N[9], False, 1.4)]
+        (N[2], True, 13), (N[4], True, 4), (N[10], False, 2), (N[9], False, 1)]
     assert desk.count("overdue") == 4
 
 
@@ -230,7 +231,7 @@ def test_desk_page_for_the_inspector(data, client, login):
     for n in (N[2], N[4], N[10], N[9]):
         assert f'data-number="{n}"' in html
     assert 'data-testid="tab-overdue" data-count="4"' in html
-    assert "13.4" in html
+    assert '<td data-testid="days-overdue">13</td>' in html and "13.4" not in html
     html = client.get("/inspect/desk?tab=bounced").get_data(as_text=True)
     assert f'data-number="{N[5]}"' in html and f'data-number="{N[2]}"' not in html
     assert "人力资源和社会保障局 → 财政金融局 → 人力资源和社会保障局" in html

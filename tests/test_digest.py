@@ -240,6 +240,11 @@ def test_cli_verify_is_kept_as_the_last_run(app, record, client, login):
     assert 'data-testid="checked">3' in html
     assert 'data-testid="status"><span class="chain-ok">' in html
     assert 'data-day="2026-11-03"' in html and kept_digest(date(2026, 11, 3)).digest in html
+    # In plain words: what the check does, what "intact" means and what to do if not; no command line.
+    assert 'data-testid="audit-what"' in html and 'data-testid="audit-meaning"' in html
+    assert "started by the system administrator" in html and "tell the system administrator" in html
+    for command in ("flask", "--app", "--date", "HMAC", "command line"):
+        assert command not in html, command
 
 
 def test_run_now_links_to_the_broken_event(app, record, client, login):

@@ -339,7 +339,12 @@ def test_who_may_see_and_decide(week48, client, login):
     login(week48.leader)
     assert client.get("/meeting/2026-W48.xlsx").status_code == 200
     assert client.post("/meeting/2026-W48/decide/2026-000001", data=form).status_code == 403
-    for user in (week48.hr_official, week48.firm_user, week48.inspector):
+    login(week48.inspector)                     # an inspector reads the list, and may not decide
+    html = client.get("/meeting/").get_data(as_text=True)
+    assert client.get("/meeting/").status_code == 200 and "decide-2026-000001" not in html
+    assert client.get("/meeting/2026-W48.xlsx").status_code == 200
+    assert client.post("/meeting/2026-W48/decide/2026-000001", data=form).status_code == 403
+    for user in (week48.hr_official, week48.firm_user):
         login(user)
         assert client.get("/meeting/").status_code == 403
         assert client.get("/meeting/2026-W48.xlsx").status_code == 403

@@ -547,3 +547,48 @@ def test_the_official_answers_after_the_ticket_moved_to_another_department(park,
     assert client.get(f"/tickets/{t.number}").status_code == 404
     login(park.fin_official)
     assert "转办前的延误说明" in client.get("/notices/DB-2026-0001").get_data(as_text=True)
+
+
+def test_the_notice_list_filters_with_counts_and_overdue_explanations(park, clock, cal, login, client):
+    """Open, answered, concluded and overdue (unanswered past the 2 working days), each with its count."""
+    t1 = accepted(park, clock)
+    clock(2026, 11, 19, 10, 0)
+    perform(t1, "issue_notice", park.inspector, reason="REASON-8101")          # due Mon 23 Nov 24:00
+    t2 = accepted(park, clock, day=(2026, 11, 18))
+    clock(2026, 11, 19, 11, 0)
+    perform(t2, "issue_notice", park.inspector, reason="REASON-8102")
+    t4 = accepted(park, clock, day=(2026, 11, 16))
+    clock(2026, 11, 19, 12, 0)
+    perform(t4, "issue_notice", park.inspector, reason="REASON-8104")
+    clock(2026, 11, 20, 9, 0)
+    perform(t2, "explain_notice", park.hr_official, explanation="EXPLAIN-8102")
+    perform(t4, "explain_notice", park.hr_official, explanation="EXPLAIN-8104")
+    clock(2026, 11, 20, 10, 0)
+    perform(t4, "conclude_notice", park.inspector, conclusion="accepted", comment="CONCLUDE-8104")
+    t3 = accepted(park, clock, day=(2026, 11, 23))
+    clock(2026, 11, 23, 11, 0)
+    perform(t3, "issue_notice", park.inspector, reason="REASON-8103")          # due Wed 25 Nov 24:00
+
+    def shown(query):
+        html = client.get(f"/notices/{query}").get_data(as_text=True)
+        counts = dict(re.findall(r'data-status="([a-z]*)" data-count="(\d+)"', html))
+        return counts, re.findall(r'data-notice="(DB-2026-\d+)"', html)
+
+    clock(2026, 11, 24, 10, 0)
+    login(park.inspector)
+    home = client.get("/help").get_data(as_text=True)
+    assert 'data-nav="notices.index"' in home                                 # in the navigation
+    counts, rows = shown("")
+    assert counts == {"": "4", "issued": "2", "explained": "1", "concluded": "1", "overdue": "1"}
+    assert rows == ["DB-2026-0004", "DB-2026-0003", "DB-2026-0002", "DB-2026-0001"]
+    assert shown("?status=overdue")[1] == ["DB-2026-0001"]
+    assert shown("?status=issued")[1] == ["DB-2026-0004", "DB-2026-0001"]
+    assert shown("?status=concluded")[1] == ["DB-2026-0003"]
+    assert shown("?status=explained")[1] == ["DB-2026-0002"]
+    assert shown("?status=nonsense")[1] == ["DB-2026-0004", "DB-2026-0003", "DB-2026-0002", "DB-2026-0001"]
+    clock(2026, 11, 26, 10, 0)                                                # the last one's due has passed too
+    login(park.inspector)
+    counts, rows = shown("?status=overdue")
+    assert counts["overdue"] == "2" and rows == ["DB-2026-0004", "DB-2026-0001"]
+    login(park.hr_official)
+    assert 'data-nav="notices.index"' not in client.get("/help").get_data(as_text=True)

@@ -263,7 +263,8 @@ PAGES = {
     # Extension and transfer requests awaiting a decision (who decides which: `may_decide`).
     "approvals": ("coordinator", "head"),
     "audit": ("inspector", "leader"),
-    "meeting": ("coordinator", "leader", "head"),
+    # Inspectors read everything (DESIGN.md, roles): the list too; only coordinators decide on it.
+    "meeting": ("coordinator", "leader", "head", "inspector"),
     "rates": ("coordinator", "leader", "head", "inspector"),
     "exports": ("inspector",),
 }

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 from flask_login import current_user
-from sqlalchemy import func
-from sqlalchemy.orm import selectinload
 
-from ..extensions import db, login_manager
-from ..models import NOTICE_STATUSES, SupervisionNotice
+from ..extensions import login_manager
+from ..models import SupervisionNotice
 from ..permissions import can_view, may, may_explain, visibilities_for
 from ..services.common import parse_id
-from ..services.notices import by_number
+from ..services.notices import LIST_FILTERS, by_number, list_counts, list_page
 from . import bp
 
 PAGE_SIZE = 50
@@ -36,23 +34,11 @@ def load_notice(number: str) -> SupervisionNotice:
 @bp.route("/")
 def index():
     status = request.args.get("status", "")
-    if status not in NOTICE_STATUSES:
+    if status not in LIST_FILTERS:
         status = ""
-    stmt = (db.select(SupervisionNotice)
-            .options(selectinload(SupervisionNotice.clock), selectinload(SupervisionNotice.ticket),
-                     selectinload(SupervisionNotice.official), selectinload(SupervisionNotice.issued_by))
-            .order_by(SupervisionNotice.id.desc()))
-    if status:
-        stmt = stmt.where(SupervisionNotice.status == status)
-    before = parse_id(request.args.get("before"))
-    if before:
-        stmt = stmt.where(SupervisionNotice.id < before)
-    rows = db.session.scalars(stmt.limit(PAGE_SIZE + 1)).all()
-    cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
-    counts = dict(db.session.execute(
-        db.select(SupervisionNotice.status, func.count()).group_by(SupervisionNotice.status)).all())
-    return render_template("notices/list.html", notices=rows[:PAGE_SIZE], status=status, cursor=cursor,
-                           counts=counts, statuses=NOTICE_STATUSES)
+    rows, cursor = list_page(status, parse_id(request.args.get("before")), PAGE_SIZE)
+    return render_template("notices/list.html", notices=rows, status=status, cursor=cursor,
+                           counts=list_counts(), statuses=LIST_FILTERS)
 
 
 @bp.route("/<number>")

@@ -1,4 +1,4 @@
-"""The 12-week trend as inline SVG drawn on the server: no CDN, no JavaScript."""
+"""Charts as inline SVG drawn on the server (the 12-week trend, counts by unit): no CDN, no JavaScript."""
 from __future__ import annotations
 
 from markupsafe import Markup, escape
@@ -61,5 +61,31 @@ def line_chart(weeks: list[dict], measure: Measure, title: str) -> Markup:
         if len(seg) > 1:
             parts.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="{colour}" stroke-width="2"/>')
     parts += points
+    parts.append("</svg>")
+    return Markup("".join(parts))  # nosec B704  # every value above is a number we format or passed through escape()
+
+
+BAR_ROW, BAR_WIDTH = 34, 360
+
+
+def bar_chart(rows: list[tuple[str, int]], title: str, key: str, empty: str = "", colour: str = "#1a4fa0") -> Markup:
+    """Counts by unit as horizontal bars: the unit's name above its bar, the count at the bar's end."""
+    most = max((v for _label, v in rows), default=0) or 1
+    bar_max = BAR_WIDTH - 40
+    height = BAR_ROW * max(len(rows), 1) + 4
+    chart_id = f"bars-{key}"
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {BAR_WIDTH} {height}" width="{BAR_WIDTH}" '
+             f'height="{height}" role="img" aria-labelledby="{chart_id}-title" class="bars" '
+             f'data-testid="{chart_id}"><title id="{chart_id}-title">{escape(title)}</title>']
+    for i, (label, value) in enumerate(rows):
+        y = BAR_ROW * i
+        w = bar_max * value / most
+        parts.append(f'<text x="0" y="{y + 13}" font-size="12" fill="#1d2433">{escape(label)}</text>'
+                     f'<rect x="0" y="{y + 17}" width="{w:.1f}" height="12" fill="{colour}" '
+                     f'data-unit="{escape(label)}" data-value="{int(value)}"><title>{escape(label)}: {int(value)}'
+                     f'</title></rect>'
+                     f'<text x="{w + 4:.1f}" y="{y + 28}" font-size="12" fill="#5b6475">{int(value)}</text>')
+    if not rows:
+        parts.append(f'<text x="0" y="13" font-size="12" fill="#5b6475">{escape(empty)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # nosec B704  # every value above is a number we format or passed through escape()

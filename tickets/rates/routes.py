@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 
 from flask import render_template, request, send_file
 from flask_babel import get_locale
@@ -10,7 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..services.errors import InvalidInput
-from ..services.rates import BY, MEASURES, compute, export, month_of, parse_period, today, trend, week_of
+from ..services.rates import BY, MEASURES, compute, export, month_of, parse_period, today, trend
+from ..services.rates.period import shortcuts
 from ..services.rates.report import (APART_NOTE, MIN_DENOMINATOR, REVIEW_NOTE, STAGE_FORMULA, STAGE_LABELS,
                                      STAGES, UNIT_NOTE)
 from . import bp
@@ -34,17 +34,6 @@ def _choice():
         return month_of(today()), by, exc.errors
 
 
-def _shortcuts():
-    day = today()
-    this_week, this_month = week_of(day), month_of(day)
-    return [
-        (_("This week"), this_week),
-        (_("Last week"), week_of(this_week.first - timedelta(days=1))),
-        (_("This month"), this_month),
-        (_("Last month"), month_of(this_month.first - timedelta(days=1))),
-    ]
-
-
 @bp.route("/")
 def dashboard():
     period, by, errors = _choice()
@@ -54,7 +43,7 @@ def dashboard():
     charts = [(measures[k], line_chart(weeks, measures[k], str(measures[k].label))) for k in TREND]
     return render_template(
         "rates/dashboard.html", report=report, period=period, by=by, errors=errors, measures=MEASURES,
-        by_labels=BY_LABELS, shortcuts=_shortcuts(), charts=charts,
+        by_labels=BY_LABELS, shortcuts=shortcuts(), charts=charts,
         trend_first=weeks[0]["unit"], trend_last=weeks[-1]["unit"], stages=STAGES, stage_labels=STAGE_LABELS,
         stage_formula=STAGE_FORMULA, unit_note=UNIT_NOTE, apart_note=APART_NOTE, review_note=REVIEW_NOTE,
         min_denominator=MIN_DENOMINATOR,

@@ -14,11 +14,11 @@ from sqlalchemy import and_, case, func, or_
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Clock, Event, ExtensionRequest, Feedback, RatingReview, Ticket, TransferRequest, User
+from ..models import Clock, Department, Event, ExtensionRequest, Feedback, RatingReview, Ticket, TransferRequest, User
 from ..timeutil import now
 from ..workdays import WorkCalendar
 from .common import parse_id
-from .desk_common import DeskFilters, Row, _count, _filtered, _id, _parts, _ts
+from .desk_common import DeskFilters, Row, _count, _filtered, _id, _in_period, _parts, _ts
 from .desk_repeats import REPEAT_DAYS, REPEAT_MIN, repeats_base, repeats_page  # noqa: F401 (the page reads them)
 
 TABS = ("overdue", "supervision", "rework", "dissatisfied", "bounced", "unconfirmed", "rejected", "forced",
@@ -33,7 +33,8 @@ PAGE_SIZE = 25
 
 def _overdue_base(f, at):
     # Terminal tickets keep queue_due_at = NO_DUE, so this range is the open overdue tickets.
-    return _filtered(db.select(Ticket).where(Ticket.queue_due_at <= at), f)
+    return _in_period(_filtered(db.select(Ticket).where(Ticket.queue_due_at <= at), f), Ticket.queue_due_at, f,
+                      due=True)
 
 
 def _overdue_page(f, at, after, size):
@@ -64,7 +65,8 @@ def _overdue_page(f, at, after, size):
         s, t = rows[-1]
         cursor = f"{s}|{t.queue_due_at.isoformat()}|{t.id}"
     cal = WorkCalendar.load()
-    return [Row(t, {"red3": s == 0, "days_overdue": round(cal.working_days_between(t.due_at, at), 1)})
+    # Whole working days past due, as counted for red-for-3-days: 2.9 is 2, not yet 3.
+    return [Row(t, {"red3": s == 0, "days_overdue": int(cal.working_days_between(t.due_at, at))})
             for s, t in rows], cursor
 
 
@@ -97,7 +99,8 @@ SUPERVISED_SINCE = datetime(2000, 1, 1)
 
 
 def _supervision_base(f, at):
-    return _filtered(db.select(Ticket).where(Ticket.supervised_at >= SUPERVISED_SINCE), f)
+    return _in_period(_filtered(db.select(Ticket).where(Ticket.supervised_at >= SUPERVISED_SINCE), f),
+                      Ticket.supervised_at, f)
 
 
 def _supervision_page(f, at, after, size):
@@ -106,7 +109,11 @@ def _supervision_page(f, at, after, size):
 
 
 def _rework_base(f, at):
-    return _filtered(db.select(Ticket).where(Ticket.round >= 2), f)
+    stmt = _filtered(db.select(Ticket).where(Ticket.round >= 2), f)
+    if f.period is not None:  # re-worked in the period: a dissatisfied rating given in it
+        stmt = stmt.where(Ticket.id.in_(_in_period(
+            db.select(Feedback.ticket_id).where(Feedback.rating == "dissatisfied"), Feedback.given_at, f)))
+    return stmt
 
 
 def _rework_page(f, at, after, size):
@@ -115,7 +122,12 @@ def _rework_page(f, at, after, size):
 
 
 def _bounced_base(f, at):
-    return _filtered(db.select(Ticket).where(Ticket.transfer_count >= 2), f)
+    stmt = _filtered(db.select(Ticket).where(Ticket.transfer_count >= 2), f)
+    if f.period is not None:  # bounced in the period: a transfer approved in it
+        stmt = stmt.where(Ticket.id.in_(_in_period(
+            db.select(TransferRequest.ticket_id).where(TransferRequest.status == "approved"),
+            TransferRequest.decided_at, f)))
+    return stmt
 
 
 def _bounced_page(f, at, after, size):
@@ -135,7 +147,7 @@ def _bounced_page(f, at, after, size):
 
 def _closed_base(state):
     def base(f, at):
-        return _filtered(db.select(Ticket).where(Ticket.state == state), f)
+        return _in_period(_filtered(db.select(Ticket).where(Ticket.state == state), f), Ticket.closed_at, f)
     return base
 
 
@@ -171,15 +183,15 @@ def _needs_ticket(f: DeskFilters, official_on_ticket: bool = True) -> bool:
 
 def _dissatisfied_base(f, at):
     """The count's statement: the feedbacks alone (ix_feedbacks_rating) unless a filter reads the ticket."""
-    stmt = db.select(Feedback).where(Feedback.rating == "dissatisfied")
+    stmt = _in_period(db.select(Feedback).where(Feedback.rating == "dissatisfied"), Feedback.given_at, f)
     if _needs_ticket(f):
         stmt = _filtered(stmt.join(Ticket, Feedback.ticket_id == Ticket.id), f)
     return stmt
 
 
 def _dissatisfied_page(f, at, after, size):
-    stmt = _filtered(db.select(Feedback, Ticket).join(Ticket, Feedback.ticket_id == Ticket.id)
-                     .where(Feedback.rating == "dissatisfied"), f)
+    stmt = _in_period(_filtered(db.select(Feedback, Ticket).join(Ticket, Feedback.ticket_id == Ticket.id)
+                                .where(Feedback.rating == "dissatisfied"), f), Feedback.given_at, f)
     p = _parts(after, 1)
     if p and parse_id(p[0]):
         stmt = stmt.where(Feedback.id < parse_id(p[0]))
@@ -210,7 +222,8 @@ def _extensions_base(f, at):
             .group_by(ExtensionRequest.requested_by_id))
     if _needs_ticket(f, official_on_ticket=False):  # the official filter is on requested_by_id
         stmt = stmt.join(Ticket, ExtensionRequest.ticket_id == Ticket.id)
-    return _filtered(stmt, f, official_col=ExtensionRequest.requested_by_id)
+    return _in_period(_filtered(stmt, f, official_col=ExtensionRequest.requested_by_id),
+                      ExtensionRequest.requested_at, f)
 
 
 def _extensions_page(f, at, after, size):
@@ -263,6 +276,22 @@ def counts(f: DeskFilters | None = None, at: datetime | None = None, current: st
     at = at or now()
     return {tab: count(tab, f, at) for tab in TABS
             if current is None or tab == current or tab not in COUNTED_ON_OWN_TAB}
+
+
+# The tabs drawn as bars by department beside their counts (the monthly report's two charts).
+CHARTED = ("overdue", "rework")
+
+
+def by_department(tab: str, f: DeskFilters | None = None, at: datetime | None = None) -> list[tuple]:
+    """(department or None, count) of a ticket tab under the filters, largest first, "not yet assigned" last."""
+    stmt = TAB_QUERIES[tab][0](f or DeskFilters(), at or now()).order_by(None)
+    n = func.count(Ticket.id)
+    stmt = stmt.with_only_columns(Ticket.department_id, n, maintain_column_froms=True).group_by(Ticket.department_id)
+    # Sorted here: NULL (not yet assigned) sorts first on SQLite and last on PostgreSQL; last on both.
+    rows = sorted(db.session.execute(stmt).all(), key=lambda r: (-r[1], r[0] is None, r[0] or 0))
+    depts = {d.id: d for d in db.session.scalars(
+        db.select(Department).where(Department.id.in_([r[0] for r in rows if r[0] is not None])))} if rows else {}
+    return [(depts.get(dept_id), c) for dept_id, c in rows]
 
 
 def page(tab: str, f: DeskFilters | None = None, after: str = "", at: datetime | None = None,

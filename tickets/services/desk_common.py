@@ -9,6 +9,7 @@ from sqlalchemy import func
 from ..extensions import db
 from ..models import Ticket
 from .common import parse_id
+from .rates.period import Period
 
 
 @dataclass
@@ -16,6 +17,8 @@ class DeskFilters:
     department_id: int | None = None
     official_id: int | None = None
     category_id: int | None = None
+    # Shanghai days, both included; each tab says which of its times falls in them (PERIOD_COLUMNS).
+    period: Period | None = None
 
 
 @dataclass
@@ -34,6 +37,19 @@ def _filtered(stmt, f: DeskFilters, official_col=None):
     if f.category_id:
         stmt = stmt.where(Ticket.category_id == f.category_id)
     return stmt
+
+
+def _in_period(stmt, col, f: DeskFilters, due: bool = False):
+    """The rows whose `col` falls in the filters' period (a range on the column's index).
+
+    A due time is 24:00 of its day, the same instant as 00:00 of the next: `due` counts
+    it in the day it ends, (start, end], so "due on 30 November" is in November.
+    """
+    if f.period is None:
+        return stmt
+    if due:
+        return stmt.where(col > f.period.start, col <= f.period.end)
+    return stmt.where(col >= f.period.start, col < f.period.end)
 
 
 def _matches(t: Ticket, f: DeskFilters) -> bool:

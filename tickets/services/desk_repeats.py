@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, literal_column, or_
 from ..extensions import db
 from ..models import Category, Firm, Ticket
 from .common import parse_id
-from .desk_common import Row, _filtered, _matches, _parts
+from .desk_common import Row, _filtered, _in_period, _matches, _parts
 
 REPEAT_DAYS = 90
 REPEAT_MIN = 3
@@ -31,16 +31,22 @@ REPEAT_FIRM = (Ticket.firm_id + literal_column("0")).label("firm_id")
 REPEAT_CATEGORY = (Ticket.category_id + literal_column("0")).label("category_id")
 
 
+def _in_window(stmt, f, at):
+    """The groups' window: the filters' period, else the last REPEAT_DAYS days."""
+    if f.period is not None:
+        return _in_period(stmt, Ticket.created_at, f)
+    return stmt.where(Ticket.created_at >= at - timedelta(days=REPEAT_DAYS))
+
+
 def _groups_base(f, at):
-    since = at - timedelta(days=REPEAT_DAYS)
     n = func.count(Ticket.id).label("n")
-    stmt = (db.select(REPEAT_FIRM, REPEAT_CATEGORY, n).where(Ticket.created_at >= since)
+    stmt = (_in_window(db.select(REPEAT_FIRM, REPEAT_CATEGORY, n), f, at)
             .group_by(REPEAT_FIRM, REPEAT_CATEGORY).having(func.count(Ticket.id) >= REPEAT_MIN))
     return _filtered(stmt, f)
 
 
 def _citations_base(f, at):
-    return _filtered(db.select(Ticket).where(Ticket.follows_id >= CITES_ANY), f)
+    return _in_period(_filtered(db.select(Ticket).where(Ticket.follows_id >= CITES_ANY), f), Ticket.created_at, f)
 
 
 def repeats_base(f, at):
@@ -79,12 +85,11 @@ def _groups_page(f, at, after, size):
         cursor = f"{rows[-1].n}|{rows[-1].firm_id}|{rows[-1].category_id}"
     out = []
     if rows:
-        since = at - timedelta(days=REPEAT_DAYS)
         wanted = {(r.firm_id, r.category_id) for r in rows}
         members: dict[tuple, list[Ticket]] = {}
-        # (firm_id IN ..., created_at >= since): a range per firm on ix_tickets_firm_created;
+        # (firm_id IN ..., created_at in the window): a range per firm on ix_tickets_firm_created;
         # the filters are applied here, so that no planner trades that range for a department scan.
-        stmt = db.select(Ticket).where(Ticket.firm_id.in_({r.firm_id for r in rows}), Ticket.created_at >= since)
+        stmt = _in_window(db.select(Ticket).where(Ticket.firm_id.in_({r.firm_id for r in rows})), f, at)
         for t in db.session.scalars(stmt.order_by(Ticket.created_at, Ticket.id)):
             if (t.firm_id, t.category_id) in wanted and _matches(t, f):
                 members.setdefault((t.firm_id, t.category_id), []).append(t)

@@ -14,6 +14,7 @@ import json
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
+from sqlalchemy.orm import selectinload
 
 from ..audit import append_event, canonical_json, format_time
 from ..extensions import db
@@ -147,6 +148,44 @@ def conclude(ticket: Ticket, actor: User, data: dict, files) -> SupervisionNotic
     append_event(ticket, actor.id, "conclude_notice", visibility="internal",
                  details=_details(notice) | {"conclusion": conclusion, "comment": comment})
     return notice
+
+
+# --- the inspectors' list -------------------------------------------------------------------
+
+# The list's filters: the three statuses, and the notices whose explanation is overdue now.
+LIST_FILTERS = ("issued", "explained", "concluded", "overdue")
+
+
+def _listed(stmt, which: str, at):
+    if which == "overdue":
+        # Still unanswered past the explanation clock's due time: a range on ix_clocks_open_due.
+        return stmt.join(Clock, Clock.notice_id == SupervisionNotice.id).where(
+            Clock.kind == "explanation", Clock.stopped_at.is_(None), Clock.due_at <= at)
+    if which:
+        return stmt.where(SupervisionNotice.status == which)
+    return stmt
+
+
+def list_page(which: str, before: int | None, size: int, at=None) -> tuple[list[SupervisionNotice], int | None]:
+    """One page of the notices under a filter of LIST_FILTERS ("": all), newest first, and the next cursor."""
+    stmt = _listed(db.select(SupervisionNotice), which, at or now()).options(
+        selectinload(SupervisionNotice.clock), selectinload(SupervisionNotice.ticket),
+        selectinload(SupervisionNotice.official), selectinload(SupervisionNotice.issued_by))
+    if before:
+        stmt = stmt.where(SupervisionNotice.id < before)
+    rows = db.session.scalars(stmt.order_by(SupervisionNotice.id.desc()).limit(size + 1)).all()
+    return rows[:size], (rows[size - 1].id if len(rows) > size else None)
+
+
+def list_counts(at=None) -> dict[str, int]:
+    """How many notices each filter of LIST_FILTERS holds, and "" for all of them."""
+    at = at or now()
+    by_status = dict(db.session.execute(
+        db.select(SupervisionNotice.status, func.count()).group_by(SupervisionNotice.status)).all())
+    out = {s: by_status.get(s, 0) for s in LIST_FILTERS if s != "overdue"}
+    out["overdue"] = db.session.scalar(_listed(db.select(func.count(SupervisionNotice.id)), "overdue", at)) or 0
+    out[""] = sum(by_status.values())
+    return out
 
 
 # --- who hears of it -----------------------------------------------------------------------

@@ -81,6 +81,18 @@ def today() -> date:
     return local_today()
 
 
+def shortcuts() -> list[tuple[str, Period]]:
+    """The periods a report page offers in one click: this and last week, this and last month."""
+    day = today()
+    this_week, this_month = week_of(day), month_of(day)
+    return [
+        (_l("This week"), this_week),
+        (_l("Last week"), week_of(this_week.first - timedelta(days=1))),
+        (_l("This month"), this_month),
+        (_l("Last month"), month_of(this_month.first - timedelta(days=1))),
+    ]
+
+
 # The trend reaches 12 weeks back and a period's end one day on: stay far from date's limits.
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
