@@ -25,7 +25,7 @@ from tickets import labels
 from tickets.demo import seed
 from tickets.demo_logins import DEMO_PASSWORD
 from tickets.extensions import db
-from tickets.models import AccessLog, CalendarDay, Category, Department, Ticket, User
+from tickets.models import AccessLog, CalendarDay, Category, Department, Event, Ticket, User
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = ("admin", "coord", "official", "head", "leader", "inspector", "firm")
@@ -313,3 +313,36 @@ def test_no_email_shows_a_code(demo, app):
     db.session.rollback()
     print(f"\nrendered {built} e-mails")
     assert not problems, "\n".join(sorted(set(problems)))
+
+
+def test_rework_tab_and_reminders_in_words(demo, client):
+    """The rework tab gives a ticket still in progress the rating of its round, never a final
+    one; a reminder in the timeline says which deadline, which level and to whom it went."""
+
+
+    sign_in(client, "inspector", "en")
+    page = client.get("/inspect/desk?tab=rework").get_data(as_text=True)
+    rows = re.findall(r'<tr data-number="([^"]+)">(.*?)</tr>', page, re.S)
+    assert rows
+    for number, row in rows:
+        ticket = db.session.scalar(db.select(Ticket).filter_by(number=number))
+        rating = re.search(r'data-testid="last-rating">(.*?)</td>', row, re.S).group(1).strip()
+        if ticket.state == "fed_back":
+            assert rating.startswith("Final: "), (number, rating)
+        else:
+            assert "Final" not in rating, (number, ticket.state, rating)
+            assert rating == "—" or rating.startswith(f"Round {ticket.round - 1}: "), (number, rating)
+    assert any(t.state != "fed_back" for t in db.session.scalars(
+        db.select(Ticket).where(Ticket.number.in_([n for n, _r in rows]))))
+
+    ev = db.session.scalar(db.select(Event).filter_by(action="reminder").order_by(Event.id))
+    details = __import__("json").loads(ev.details)
+    names = db.session.scalars(db.select(User.name).where(User.id.in_(details["recipients"]))).all()
+    assert names
+    nodes = read(client.get(f"/tickets/{db.session.get(Ticket, ev.ticket_id).number}").get_data(as_text=True)).nodes
+    words = {"accept": "Acceptance deadline", "handle": "Handling deadline", "feedback": "Feedback deadline"}
+    levels = {"yellow": "Due soon", "red": "Overdue", "red3": "Overdue 3+ working days"}
+    said = rf"^: {words[details['clock']]} \S+ \S+, {re.escape(levels[details['level']])}; sent to (.*?)(;|$)"
+    entries = [m for m in (re.search(said, n) for n in nodes) if m]
+    assert entries, nodes
+    assert any(set(m.group(1).split(", ")) == set(names) for m in entries), (names, [m.group(0) for m in entries])

@@ -55,6 +55,8 @@ LABELS: dict[str, dict[str, object]] = {
         "accept": _l("Acceptance deadline"), "handle": _l("Handling deadline"),
         "feedback": _l("Feedback deadline"), "explanation": _l("Explanation deadline"),
     },
+    # The stages the rates measure, by the clock that times them.
+    "stage": {"accept": _l("Acceptance"), "handle": _l("Handling"), "feedback": _l("Feedback")},
     # Every kind of entry of a ticket's record (Event.action): the ticket actions of the
     # lifecycle table, and what the system records on its own.
     "event": {
