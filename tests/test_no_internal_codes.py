@@ -143,11 +143,10 @@ def pending_msgids(tmp_path) -> list[str]:
                     "-k", "_p:1c,2", "-o", str(pot), "--no-location", "--ignore-dirs=.venv tests", "."],
                    cwd=ROOT, check=True, capture_output=True)
     with pot.open("rb") as fh:
-        wanted = [m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id]
+        wanted = [(m.id if isinstance(m.id, str) else m.id[0], m.context) for m in read_po(fh) if m.id]
     with (ROOT / "translations" / "zh" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
         zh = read_po(fh, locale="zh")
-    return [mid for mid in wanted if not (zh.get(mid) and zh.get(mid).string)
-            and not any(zh.get(mid, context=c) for c in ("source channel", "delivery channel"))]
+    return [mid for mid, ctx in wanted if not ((m := zh.get(mid, context=ctx)) and m.string)]
 
 
 def data_texts() -> list[str]:
