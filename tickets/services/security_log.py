@@ -10,11 +10,9 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
-from ..labels import table
+from ..labels import label
 from ..models import SecurityEvent
 
-KIND_LABELS = table("security")
-REASON_LABELS = table("security_reason")
 
 
 def record(kind: str, user=None, actor=None, **detail) -> SecurityEvent:
@@ -58,7 +56,7 @@ def describe(event: SecurityEvent, role_labels: dict) -> list[str]:
 
     out = []
     if d.get("reason"):
-        out.append(str(REASON_LABELS.get(d["reason"], d["reason"])))
+        out.append(label("security_reason", d["reason"]))
     if d.get("limit"):
         out.append(str(_l("limit: %(limit)s", limit=_limit_text(d["limit"]))))
     if d.get("remember"):
