@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PYBABEL=.venv/bin/pybabel
 
-"$PYBABEL" extract -F babel.cfg -k _l -o translations/messages.pot --no-location \
+"$PYBABEL" extract -F babel.cfg -k _l -k _p:1c,2 -o translations/messages.pot --no-location \
     --ignore-dirs=".venv tests" .
 
 for lang in zh en; do

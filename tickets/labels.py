@@ -33,7 +33,7 @@ LABELS: dict[str, dict[str, object]] = {
         "platform": _l("Platform"), "sms": _l("SMS"),
     },
     # Where a request came from (来源渠道); a message context, because the same English words are
-# different Chinese where a notification is sent (发送渠道).
+    # different Chinese where a notification is sent (发送渠道).
     "channel": {
         "web": _p("source channel", "Web form"), "phone": _p("source channel", "Phone"),
         "visit": _p("source channel", "Visit"), "meeting": _p("source channel", "Meeting"),
@@ -50,6 +50,63 @@ LABELS: dict[str, dict[str, object]] = {
         "green": _l("On time"), "yellow": _l("Due soon"), "red": _l("Overdue"),
         "red3": _l("Overdue 3+ working days"),
     },
+    # The clocks of a ticket (DESIGN.md: Clocks), as a deadline is named.
+    "clock": {
+        "accept": _l("Acceptance deadline"), "handle": _l("Handling deadline"),
+        "feedback": _l("Feedback deadline"), "explanation": _l("Explanation deadline"),
+    },
+    # The stages the rates measure, by the clock that times them.
+    "stage": {"accept": _l("Acceptance"), "handle": _l("Handling"), "feedback": _l("Feedback")},
+    # Every kind of entry of a ticket's record (Event.action): the ticket actions of the
+    # lifecycle table, and what the system records on its own.
+    "event": {
+        "file": _l("Request filed"), "accept": _l("Accepted"), "reject": _l("Not accepted"),
+        "withdraw": _l("Withdrawn by the firm"), "handle": _l("Outcome recorded"), "feedback": _l("Feedback"),
+        "rework": _l("Dissatisfied: handled again"), "expire": _l("Closed: no feedback in time"),
+        "force_close": _l("Closed by the service centre"), "ask": _l("Question to the firm"),
+        "reply": _l("Reply from the firm"), "request_extension": _l("Extension requested"),
+        "decide_extension": _l("Extension decided"), "extension_approved": _l("Deadline extended"),
+        "extension_denied": _l("Extension denied"), "extension_lapsed": _l("Extension request lapsed"),
+        "request_transfer": _l("Transfer requested"), "transfer": _l("Transferred"),
+        "deny_transfer": _l("Transfer denied"), "transfer_lapsed": _l("Transfer request lapsed"),
+        "note": _l("Note"), "inspector_note": _l("Inspector note"),
+        "issue_notice": _l("Supervision notice issued"), "explain_notice": _l("Explanation to a supervision notice"),
+        "conclude_notice": _l("Supervision notice concluded"), "meeting_decision": _l("Weekly meeting decision"),
+        "propose_exclusion": _l("Exclusion of a rating proposed"),
+        "decide_exclusion": _l("Exclusion of a rating decided"), "clock_started": _l("Deadline set"),
+        "clock_recomputed": _l("Deadline recomputed after a calendar change"), "reminder": _l("Reminder"),
+        "key_rotated": _l("The record’s key was changed"),
+    },
+    # A supervision notice (督办通知): where it stands, and how it was concluded.
+    "notice_state": {"issued": _l("Awaiting explanation"), "explained": _l("Explained"), "concluded": _l("Concluded")},
+    "conclusion": {
+        "accepted": _l("Explanation accepted"), "talk": _l("Referred: a talk with the official"),
+        "circulated_criticism": _l("Referred: circulated criticism"),
+        "committee": _l("Referred: handed to the discipline committee"),
+    },
+    # The review (甄别) of a dissatisfied rating.
+    "review": {
+        "proposed": _l("Waiting for an inspector"), "confirmed": _l("Excluded from the figures"),
+        "refused": _l("Refused: the rating counts"),
+    },
+    "export": {"ledger": _l("Ticket ledger"), "events": _l("Event log")},
+    "export_format": {"csv": "CSV", "xlsx": "XLSX"},
+    # The security log (Admin → Security).
+    "security": {
+        "login_ok": _l("Signed in"), "login_failed": _l("Sign-in failed"),
+        "account_locked": _l("Account locked after failed sign-ins"),
+        "address_locked": _l("Address locked after failed sign-ins"),
+        "logout": _l("Signed out (every session ended)"), "idle_logout": _l("Signed out after inactivity"),
+        "password_changed": _l("Password changed by the user"), "password_reset": _l("Password set by an admin"),
+        "user_created": _l("User created"), "roles_changed": _l("Roles or unit changed"),
+        "deactivated": _l("Deactivated"), "activated": _l("Activated"), "unlocked": _l("Unlocked by an admin"),
+    },
+    "security_reason": {
+        "password": _l("wrong password"), "unknown": _l("no such account"), "inactive": _l("account deactivated"),
+    },
+    # What a sweep did with a reminder step (Admin → Worker).
+    "step_result": {"raised": _l("raised"), "duplicate": _l("already raised"), "skipped": _l("skipped"),
+                    "expired": _l("closed without feedback")},
 }
 
 
@@ -85,5 +142,15 @@ def choices(kind: str, codes=None) -> list[tuple[str, object]]:
     return [(code, labels[code]) for code in (codes if codes is not None else labels)]
 
 
+def sweep_step(key: str) -> str:
+    """A count of the last sweep ("handle.red.raised", "feedback.expired") in words."""
+    clock, *rest = key.split(".")
+    words = [label("clock", clock)]
+    if rest and rest[0] != "expired":
+        words.append(label("level", rest.pop(0)))
+    return ", ".join(words + [label("step_result", r) for r in rest])
+
+
 def init_app(app) -> None:
     app.jinja_env.globals["label"] = label
+    app.jinja_env.globals["sweep_step"] = sweep_step

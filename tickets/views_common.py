@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from .extensions import db, login_manager
-from .lifecycle import ACTIONS, STATE_LABELS
+from .labels import label
 from .models import User
 from .provisional import deadline_note, forget_loaded_years, ticket_note
 from .timeutil import now, to_local
@@ -92,8 +92,8 @@ def init_app(app) -> None:
         locale = str(get_locale() or "zh")
         return {
             "locale": locale,
-            "state_label": lambda s: STATE_LABELS.get(s, s),
-            "action_label": lambda a: ACTIONS[a].label if a in ACTIONS else a,
+            "state_label": lambda s: label("state", s),
+            "action_label": lambda a: label("action", a),
             "level_of": lambda t: level(now(), t.yellow_at, t.due_at, t.red3_at),
             "level_label": lambda lv: labels.get(lv, ""),
             "fmt_time": fmt_time,

@@ -20,7 +20,6 @@ def security_log_page():
     user = db.session.get(User, user_id) if user_id else None
     rows, cursor = security_log.page(parse_id(request.args.get("before")), user_id=user.id if user else None)
     return render_template("admin/security.html", events=rows, cursor=cursor, user=user,
-                           kind_labels=security_log.KIND_LABELS, reason_labels=security_log.REASON_LABELS,
                            role_labels=ROLE_LABELS, describe=security_log.describe)
 
 

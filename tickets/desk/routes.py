@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _p
 from flask_login import current_user
 from wtforms import SelectField
 from wtforms.validators import DataRequired
@@ -77,7 +78,7 @@ def approvals():
 
 class OnBehalfForm(RequestForm):
     firm_id = SelectField(_l("Firm"), validators=[DataRequired()], validate_choice=False)
-    channel = SelectField(_l("Channel"), choices=choices(
+    channel = SelectField(_p("source channel", "Channel"), choices=choices(
         "channel", ("phone", "visit", "meeting", "letter", "platform")))
 
 

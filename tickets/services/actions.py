@@ -274,9 +274,9 @@ def record_feedback(ticket: Ticket, actor: User, version=None, **data) -> Ticket
 
 
 def _state_label(state):
-    from ..lifecycle import STATE_LABELS
+    from ..labels import label
 
-    return STATE_LABELS.get(state, state)
+    return label("state", state)
 
 
 __all__ = ["perform", "record_feedback", "InvalidInput", "Refused", "StaleTicket", "OUTCOMES",

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, tuple_
 
 from ..extensions import db
+from ..labels import table
 from ..models import AccessLog, Category, Department, Event, Firm, Handling, Ticket, User
 from ..timeutil import from_local, now, to_local
 from ..workdays import level
@@ -49,7 +50,7 @@ STATE_ZH = {
     "withdrawn": "已撤回",
 }
 
-KIND_LABELS = {"ledger": _l("Ticket ledger"), "events": _l("Event log")}
+KIND_LABELS = table("export")
 FILE_STEMS_ZH = {"ledger": "工单台账", "events": "事件日志"}
 
 

@@ -85,7 +85,7 @@ class ImportResult:
 
 def help_rows() -> list[tuple[str, str, str, str]]:
     """(sheet, column header, required, meaning) for the README sheet and the upload page."""
-    yes, no = _("yes"), _("no")
+    yes, no = _("Yes"), _("No")
     meaning = {
         "firms": {
             "name": _("Firm name, unique."),

@@ -10,28 +10,9 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
+from ..labels import label
 from ..models import SecurityEvent
 
-KIND_LABELS = {
-    "login_ok": _l("Signed in"),
-    "login_failed": _l("Sign-in failed"),
-    "account_locked": _l("Account locked after failed sign-ins"),
-    "address_locked": _l("Address locked after failed sign-ins"),
-    "logout": _l("Signed out (every session ended)"),
-    "idle_logout": _l("Signed out after inactivity"),
-    "password_changed": _l("Password changed by the user"),
-    "password_reset": _l("Password set by an admin"),
-    "user_created": _l("User created"),
-    "roles_changed": _l("Roles or unit changed"),
-    "deactivated": _l("Deactivated"),
-    "activated": _l("Activated"),
-    "unlocked": _l("Unlocked by an admin"),
-}
-REASON_LABELS = {
-    "password": _l("wrong password"),
-    "unknown": _l("no such account"),
-    "inactive": _l("account deactivated"),
-}
 
 
 def record(kind: str, user=None, actor=None, **detail) -> SecurityEvent:
@@ -75,7 +56,7 @@ def describe(event: SecurityEvent, role_labels: dict) -> list[str]:
 
     out = []
     if d.get("reason"):
-        out.append(str(REASON_LABELS.get(d["reason"], d["reason"])))
+        out.append(label("security_reason", d["reason"]))
     if d.get("limit"):
         out.append(str(_l("limit: %(limit)s", limit=_limit_text(d["limit"]))))
     if d.get("remember"):

@@ -56,6 +56,7 @@ def timeline(ticket: Ticket, viewer: User) -> list[Entry]:
         .where(Event.ticket_id == ticket.id, Event.visibility.in_(visible))
         .order_by(Event.seq)
     ).all()
+    names = _recipient_names([ev for ev, _name in rows if ev.action == "reminder"])
     out = []
     for ev, actor_name in rows:
         details = json.loads(ev.details)
@@ -64,6 +65,16 @@ def timeline(ticket: Ticket, viewer: User) -> list[Entry]:
             if allowed is None:
                 continue
             details = {k: v for k, v in details.items() if k in allowed}
+        elif ev.action == "reminder":
+            # A reminder says whom it went to, by name (the record keeps their ids).
+            details["recipient_names"] = [names[i] for i in details.get("recipients", []) if i in names]
         out.append(Entry(ev.seq, ev.at, ev.action, actor_name or "", ev.visibility, ev.from_state,
                          ev.to_state, details, ev.hash))
     return out
+
+
+def _recipient_names(reminders: list[Event]) -> dict[int, str]:
+    ids = {i for ev in reminders for i in json.loads(ev.details).get("recipients", [])}
+    if not ids:
+        return {}
+    return dict(db.session.execute(db.select(User.id, User.name).where(User.id.in_(ids))).all())

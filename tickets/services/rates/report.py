@@ -10,6 +10,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from ...extensions import db
+from ...labels import table
 from ...models import Category, Department, User
 from ...timeutil import now
 from ...workdays import WorkCalendar
@@ -61,7 +62,7 @@ MEASURES = (
             _l("transfers approved in the period ÷ requests accepted in the period"), ratio=True),
 )
 
-STAGE_LABELS = {"accept": _l("Acceptance"), "handle": _l("Handling"), "feedback": _l("Feedback")}
+STAGE_LABELS = table("stage")
 STAGE_FORMULA = _l("Working days (official calendar, Asia/Shanghai) from the start of a stage's clock to "
                    "its stop, for the steps taken in the period: acceptance (accept or reject), handling "
                    "(each round recorded), feedback (each rating of the firm). Median: the middle value "
