@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from tickets.extensions import db
 from tickets.services import desk
 from tickets.services.rates.period import Period
 
@@ -101,6 +102,8 @@ def test_the_next_page_keeps_the_range(data, client, login, monkeypatch):
 
 
 def test_a_bad_range_says_so_and_limits_nothing(data, client, login):
+    data.inspector.language = "en"  # the messages below are the English ones
+    db.session.commit()
     login(data.inspector)
     for query, field, message in (
             ("from=2026-13-01&to=2026-11-30", "from", "Please give a date as 2026-11-01."),
