@@ -106,6 +106,10 @@ def test_the_acceptance_deadline_is_called_so(en, login, client):
     accept(en, t)
     page = page_of(client.get(f"/tickets/{t.number}"))
     assert "Acceptance deadline" not in page
+    assert re.search(r'data-testid="deadline">Handling deadline: ', page)
+    handle(en, t)
+    page = page_of(client.get(f"/tickets/{t.number}"))
+    assert re.search(r'data-testid="deadline">Feedback deadline: ', page)
 
 
 # --- withdrawing ------------------------------------------------------------------------------
@@ -161,7 +165,8 @@ def test_the_firm_list_labels_every_value(en, login, client):
     login(en.firm_user)
     page = page_of(client.get("/firm/requests"))
     row = re.search(r"<tr data-number=.*?</tr>", page, re.S).group(0)
-    assert re.findall(r'data-label="([^"]+)"', row) == ["Number", "Title", "State", "Filed", "Handled by", "Due"]
+    assert re.findall(r'data-label="([^"]+)"', row) == ["Number", "Title", "State", "Filed", "Handled by", "Deadline"]
+    assert "Acceptance deadline: " in row
 
 
 # --- the accept form --------------------------------------------------------------------------
