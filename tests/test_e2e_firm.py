@@ -30,6 +30,7 @@ PHONE = {"width": 390, "height": 844}
 WIDE = {"width": 1366, "height": 900}
 CASES = [("zh", PHONE), ("en", PHONE), ("zh", WIDE), ("en", WIDE)]
 IDS = [f"{lang}-{vp['width']}" for lang, vp in CASES]
+LOCALES = {"zh": "zh-CN", "en": "en-US"}   # the sign-in page speaks the browser's language
 
 
 def setup(server, lang: str) -> dict:
@@ -85,7 +86,7 @@ def run_firm(browser, server, artifacts, lang, viewport) -> None:
     t = translator(lang)
     n = setup(server, lang)
     tag = f"{lang}-{viewport['width']}"
-    firm = new_page(browser, server, "firm", viewport=viewport)
+    firm = new_page(browser, server, "firm", viewport=viewport, locale=LOCALES[lang])
     sign_in(firm, server, "firm_user", t)
     firm.goto("/firm/requests")
 
@@ -175,7 +176,7 @@ def test_the_accept_form_follows_the_lead(browser, live_server, artifacts, lang,
 def run_accept(browser, server, artifacts, lang, viewport) -> None:
     t = translator(lang)
     n = setup(server, lang)
-    coord = new_page(browser, server, "coord", viewport=viewport)
+    coord = new_page(browser, server, "coord", viewport=viewport, locale=LOCALES[lang])
     sign_in(coord, server, "coordinator", t)
     coord.goto(f"/tickets/{n['to_accept']}")
     form = action_form(coord, "accept")

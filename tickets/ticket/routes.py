@@ -32,7 +32,7 @@ def load_visible(number: str) -> Ticket:
     return ticket
 
 
-def _officials(locale: str) -> list[tuple[User, Department]]:
+def _officials() -> list[tuple[User, Department]]:
     rows = db.session.execute(
         db.select(User, Department)
         .join(Department, User.department_id == Department.id)
@@ -48,7 +48,7 @@ def _official_label(user: User) -> str:
 
 def officials_by_department(locale: str):
     groups: dict[str, list] = {}
-    for user, dept in _officials(locale):
+    for user, dept in _officials():
         groups.setdefault(dept.name(locale), []).append((str(user.id), _official_label(user)))
     return groups
 
@@ -58,11 +58,13 @@ def lead_choices(ticket: Ticket, locale: str) -> dict:
     liaison (when the liaison is an official) at the top of theirs; every option names its
     department, which static/app.js copies into the department field."""
     liaison = ticket.firm.liaison
+    if liaison is not None and not (liaison.has("official") and liaison.department_id):
+        liaison = None      # usually a leader, not a lead: the page names them beside the form
     suggested_dept = ticket.category.department_id
-    first = [suggested_dept] + ([liaison.department_id] if liaison and liaison.department_id else [])
+    first = [suggested_dept] + ([liaison.department_id] if liaison else [])
     rank = {dept_id: i for i, dept_id in reversed(list(enumerate(first)))}
     groups: dict[int, tuple[str, list]] = {}
-    rows = sorted(_officials(locale), key=lambda r: (rank.get(r[1].id, len(first)), r[1].id,
+    rows = sorted(_officials(), key=lambda r: (rank.get(r[1].id, len(first)), r[1].id,
                                                       not (liaison and r[0].id == liaison.id)))
     for user, dept in rows:
         name = dept.name(locale)
