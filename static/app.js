@@ -15,6 +15,25 @@
     var source = el.form && el.form.elements[el.getAttribute("data-one-time-token")];
     if (!el.value && source) { el.value = source.value; }
   });
+  // The accept form's lead list (<select data-sets-department="id of the department select">):
+  // each option names its department, and choosing a lead sets it. Without script the server
+  // takes the lead's department all the same (services/approvals.lead_and_department).
+  document.querySelectorAll("select[data-sets-department]").forEach(function (el) {
+    var dept = document.getElementById(el.getAttribute("data-sets-department"));
+    if (!dept) { return; }
+    el.addEventListener("change", function () {
+      var option = el.options[el.selectedIndex];
+      var id = option && option.getAttribute("data-department");
+      if (id) { dept.value = id; }
+    });
+  });
+  // A page shown in answer to a refused form (ticket/view.html marks it): the address bar is
+  // set to the page's own address, so that a reload reads the page and never posts again.
+  document.querySelectorAll("[data-replace-url]").forEach(function (el) {
+    if (window.history && window.history.replaceState) {
+      window.history.replaceState(null, "", el.getAttribute("data-replace-url") + window.location.hash);
+    }
+  });
   // A print button (<button data-print>) on the print pages.
   document.querySelectorAll("[data-print]").forEach(function (el) {
     el.addEventListener("click", function () { window.print(); });

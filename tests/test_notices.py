@@ -353,7 +353,7 @@ def _inspector_posts(park, clock):
     return [
         (submitted, "accept", {"department_id": hr, "lead_id": park.hr_official.id}),
         (submitted, "reject", {"reason": "重复"}),
-        (submitted, "withdraw", {"reason": ""}),
+        (submitted, "withdraw", {"reason": "", "confirm": "y"}),
         (acc, "handle", {"outcome": "resolved", "what_was_done": "已解决", "explanation": "",
                          "contact_method": "phone", "contacted_on": "2026-11-17"}),
         (acc, "force_close", {"reason": "强制"}),

@@ -130,7 +130,7 @@ def _forms(park, t):
         "accept": (park.coordinator, {"department_id": park.depts["hr"].id, "lead_id": park.hr_official.id,
                                       "note": ""}),
         "reject": (park.coordinator, {"reason": "重复提交"}),
-        "withdraw": (park.firm_user, {"reason": ""}),
+        "withdraw": (park.firm_user, {"reason": "", "confirm": "y"}),
         "handle": (park.hr_official, {"outcome": "resolved", "what_was_done": "推荐工人", "explanation": "",
                                       "contact_method": "phone", "contacted_on": today().isoformat()}),
         "feedback": (park.firm_user, {"solved": "yes", "rating": "satisfied", "comment": ""}),

@@ -59,7 +59,7 @@ def test_queues_firm_list_and_ticket_page_say_provisional(park, two, login):
         assert "provisional" not in row_of(html, b.number), (user.username, page)
     for user in (park.firm_user, park.hr_official, park.leader, park.inspector, park.coordinator):
         html = login(user).get(f"/tickets/{a.number}").get_data(as_text=True)
-        assert "due 2027-01-08 24:00</span> <span class=\"provisional tag\" data-testid=\"provisional\">" \
+        assert "Handling deadline: 2027-01-08 24:00</span> <span class=\"provisional tag\" data-testid=\"provisional\">" \
                f"{NOTE}</span>" in html, user.username
         assert "provisional" not in login(user).get(f"/tickets/{b.number}").get_data(as_text=True)
 

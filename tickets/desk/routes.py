@@ -77,9 +77,23 @@ def approvals():
 
 
 class OnBehalfForm(RequestForm):
+    """The firm's request, typed in by staff: the labels speak to staff about the firm."""
+
     firm_id = SelectField(_l("Firm"), validators=[DataRequired()], validate_choice=False)
     channel = SelectField(_p("source channel", "Channel"), choices=choices(
         "channel", ("phone", "visit", "meeting", "letter", "platform")))
+    STAFF_LABELS = {
+        "title": _l("Title of the firm’s request"),
+        "description": _l("The firm’s problem, as the firm described it"),
+        "contact_name": _l("The firm’s contact person"),
+        "contact_phone": _l("The firm’s contact phone"),
+        "follows_number": _l("Follows an earlier request of the firm (number, optional)"),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, text in self.STAFF_LABELS.items():
+            self[name].label.text = text
 
 
 @bp.route("/file", methods=["GET", "POST"])

@@ -5,6 +5,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -13,6 +14,7 @@ from ..models import Ticket
 from ..services.common import parse_id
 from ..services.errors import AlreadyFiled, ServiceError
 from ..services.filing import file_ticket
+from ..services.firm_waiting import waiting_for_firm
 from . import bp
 
 
@@ -25,6 +27,9 @@ def my_requests():
         stmt = stmt.where(Ticket.state.in_(("submitted", "accepted", "handled")))
     elif state == "closed":
         stmt = stmt.where(Ticket.state.notin_(("submitted", "accepted", "handled")))
+    q = request.args.get("q", "").strip()[:100]
+    for word in q.split()[:8]:
+        stmt = stmt.where(_matches(word))
     before = parse_id(request.args.get("before"))
     if before:
         stmt = stmt.where(Ticket.id < before)
@@ -32,8 +37,17 @@ def my_requests():
     rows = db.session.scalars(stmt.order_by(Ticket.id.desc()).limit(page_size + 1)).all()
     more = len(rows) > page_size
     rows = rows[:page_size]
-    return render_template("firm/my_requests.html", tickets=rows, state=state,
+    return render_template("firm/my_requests.html", tickets=rows, state=state, q=q,
+                           waiting=waiting_for_firm(current_user.firm_id),
                            next_before=rows[-1].id if more else None)
+
+
+def _matches(word: str):
+    """A word of the firm's search: part of the number, or in the title or the description.
+
+    A plain LIKE is enough on one firm's own requests (a few hundred at most, by the firm index);
+    the staff queue has the full-text search."""
+    return or_(*(col.icontains(word, autoescape=True) for col in (Ticket.number, Ticket.title, Ticket.description)))
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])

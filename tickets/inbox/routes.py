@@ -9,7 +9,9 @@ from sqlalchemy import func
 from ..extensions import db
 from ..messages import render
 from ..models import Notification
+from ..permissions import may_open
 from ..services.common import parse_id
+from ..services.firm_waiting import waiting_for_firm
 from ..timeutil import now
 from . import bp
 
@@ -34,7 +36,10 @@ def index():
     rows = rows[:PAGE]
     locale = str(get_locale())
     items = [(n, *render(n.kind, n.params, locale)) for n in rows]
-    return render_template("inbox/index.html", items=items, next_before=rows[-1].id if more else None,
+    # A firm user reads here too what waits for them, whatever the messages said.
+    waiting = waiting_for_firm(current_user.firm_id) if may_open(current_user, "firm.my_requests") else []
+    return render_template("inbox/index.html", items=items, waiting=waiting,
+                           next_before=rows[-1].id if more else None,
                            unread_only=bool(request.args.get("unread")))
 
 

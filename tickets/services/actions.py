@@ -20,7 +20,7 @@ from ..permissions import _open_question, may
 from ..timeutil import local_today, now, to_local
 from ..views_common import fmt_due
 from . import approvals, clocks, notices, notify, reviews
-from .approvals import official_in
+from .approvals import lead_and_department
 from .common import SavedFiles, check_uploads, raise_if, require_choice, require_text
 from .errors import InvalidInput, Refused, StaleTicket
 from .meeting_decision import meeting_decision
@@ -38,7 +38,7 @@ TEXT_MAX = 5000
 
 def _accept(ticket, actor, data, files):
     errors: dict = {}
-    lead, dept = official_in(errors, data.get("lead_id"), data.get("department_id"))
+    lead, dept = lead_and_department(errors, data.get("lead_id"), data.get("department_id"))
     note = require_text(errors, "note", data.get("note"), _l("Note"), TEXT_MAX, min_len=0)
     raise_if(errors)
     clocks.decide_accept(ticket, actor)

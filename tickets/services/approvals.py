@@ -33,6 +33,20 @@ def official_in(errors, lead_id, department_id) -> tuple[User | None, Department
     return lead, dept
 
 
+def lead_and_department(errors, lead_id, department_id) -> tuple[User | None, Department | None]:
+    """For accepting: the lead official, and the department, which follows the lead.
+
+    static/app.js sets the department when a lead is chosen; when a browser without script
+    posts a lead of another department, the lead's own department is taken (a lead works in
+    their department, and the person is the deliberate choice). An unknown id is still refused.
+    """
+    lead = db.session.get(User, parse_id(lead_id)) if parse_id(lead_id) else None
+    dept = db.session.get(Department, parse_id(department_id)) if parse_id(department_id) else None
+    if dept is not None and lead is not None and lead.active and lead.has("official") and lead.department_id:
+        department_id = lead.department_id
+    return official_in(errors, lead_id, department_id)
+
+
 def inbox(user: User) -> tuple[list[ExtensionRequest], list[TransferRequest]]:
     """The pending requests `user` may decide: exactly those `may_decide` allows."""
     lists = []

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 
 from ..labels import choices
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
@@ -37,6 +38,9 @@ class ReasonForm(ActionForm):
 
 class WithdrawForm(ActionForm):
     reason = _text(_l("Reason (optional)"), required=False)
+    # A withdrawal cannot be undone: the firm says so twice (the box is checked on the server).
+    confirm = BooleanField(_l("Yes, withdraw this request. I know this cannot be undone."), validators=[
+        DataRequired(message=_l("Please tick the box to confirm the withdrawal."))])
 
 
 class HandleForm(ActionForm):

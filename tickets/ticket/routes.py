@@ -32,35 +32,70 @@ def load_visible(number: str) -> Ticket:
     return ticket
 
 
-def officials_by_department(locale: str):
+def _officials() -> list[tuple[User, Department]]:
     rows = db.session.execute(
         db.select(User, Department)
         .join(Department, User.department_id == Department.id)
         .where(User.active.is_(True))
         .order_by(Department.id, User.name)
     ).all()
+    return [(user, dept) for user, dept in rows if user.has("official")]
+
+
+def _official_label(user: User) -> str:
+    return user.name + (" ★" if user.is_head else "")
+
+
+def officials_by_department(locale: str):
     groups: dict[str, list] = {}
-    for user, dept in rows:
-        if user.has("official"):
-            label = user.name + (" ★" if user.is_head else "")
-            groups.setdefault(dept.name(locale), []).append((str(user.id), label))
+    for user, dept in _officials():
+        groups.setdefault(dept.name(locale), []).append((str(user.id), _official_label(user)))
     return groups
 
 
-def build_forms(ticket: Ticket, actions: list[str], locale: str) -> dict:
+def lead_choices(ticket: Ticket, locale: str) -> dict:
+    """The accept form's leads, by department: the category's department first, then the firm's
+    liaison (when the liaison is an official) at the top of theirs; every option names its
+    department, which static/app.js copies into the department field."""
+    liaison = ticket.firm.liaison
+    if liaison is not None and not (liaison.has("official") and liaison.department_id):
+        liaison = None      # usually a leader, not a lead: the page names them beside the form
+    suggested_dept = ticket.category.department_id
+    first = [suggested_dept] + ([liaison.department_id] if liaison else [])
+    rank = {dept_id: i for i, dept_id in reversed(list(enumerate(first)))}
+    groups: dict[int, tuple[str, list]] = {}
+    rows = sorted(_officials(), key=lambda r: (rank.get(r[1].id, len(first)), r[1].id,
+                                                      not (liaison and r[0].id == liaison.id)))
+    for user, dept in rows:
+        name = dept.name(locale)
+        if dept.id == suggested_dept:
+            name = _("%(department)s (the category’s department)", department=name)
+        label = _official_label(user)
+        if liaison and user.id == liaison.id:
+            label = _("%(name)s (the firm’s liaison)", name=label)
+        groups.setdefault(dept.id, (name, []))[1].append((str(user.id), label, {"data-department": str(dept.id)}))
+    return {name: options for name, options in groups.values()}
+
+
+def build_forms(ticket: Ticket, actions: list[str], locale: str, posted=None, errors=None) -> dict:
+    """One form per action; `posted` (action, form) is a refused form, kept as typed, with each
+    error beside its field."""
     forms = {}
     depts = db.session.scalars(db.select(Department).order_by(Department.id)).all()
     dept_choices = [(str(d.id), d.name(locale)) for d in depts]
     officials = None
     for action in actions:
-        form = FORMS[action](formdata=None, prefix=action)
+        kept = posted is not None and posted[0] == action
+        form = posted[1] if kept else FORMS[action](formdata=None, prefix=action)
         form.version.data = ticket.version
-        if action in ("accept", "request_transfer", "transfer"):
+        if action in ("request_transfer", "transfer"):
             officials = officials or officials_by_department(locale)
         if action == "accept":
             form.department_id.choices = dept_choices
-            form.department_id.data = str(ticket.category.department_id)
-            form.lead_id.choices = {"": [("", _("— choose —"))], **officials}
+            if not kept:
+                form.department_id.data = str(ticket.category.department_id)
+            form.lead_id.choices = {"": [("", _("— choose —"))], **lead_choices(ticket, locale)}
+            form.lead_id.render_kw = {"data-sets-department": form.department_id.id}
         elif action == "request_transfer":
             form.to_department_id.choices = dept_choices
             form.to_lead_id.choices = {"": [("", _("— none —"))], **officials}
@@ -72,11 +107,16 @@ def build_forms(ticket: Ticket, actions: list[str], locale: str) -> dict:
             form.feedback_id.choices = reviews.feedback_choices(ticket)
         elif action == "decide_exclusion":
             form.review_id.choices = reviews.review_choices(ticket)
+        if kept:
+            for name, message in (errors or {}).items():
+                if name in form._fields and name not in ("csrf_token", "version") and not form[name].errors:
+                    form[name].errors = [str(message)]
         forms[action] = form
     return forms
 
 
-def render_ticket(ticket: Ticket, status: int = 200, errors: dict | None = None):
+def render_ticket(ticket: Ticket, status: int = 200, errors: dict | None = None, posted=None):
+    """The ticket page; after a refused post, `posted` is (action, form) to show again as typed."""
     locale = str(get_locale())
     actions = allowed_actions(current_user, ticket)
     visible = visibilities_for(current_user, ticket)
@@ -84,11 +124,16 @@ def render_ticket(ticket: Ticket, status: int = 200, errors: dict | None = None)
     atts = db.session.scalars(db.select(Attachment).filter_by(ticket_id=ticket.id).order_by(Attachment.id)).all()
     if not staff_view:
         atts = [a for a in atts if a.public]
+    entries = timeline(ticket, current_user)
     ctx = dict(
         ticket=ticket,
         actions=actions,
-        forms=build_forms(ticket, actions, locale),
-        entries=timeline(ticket, current_user),
+        forms=build_forms(ticket, actions, locale, posted, errors),
+        posted_action=posted[0] if posted else None,
+        entries=entries,
+        # Shown again above the rating form, so that the firm reads the outcome before it rates.
+        outcome=next((e for e in reversed(entries) if e.action == "handle"), None)
+        if ticket.state == "handled" else None,
         attachments=atts,
         staff_view=staff_view,
         errors=errors or {},
@@ -133,7 +178,7 @@ def act(number: str, action: str):
                   for name, msgs in form.errors.items() if name != "csrf_token"}
         if "csrf_token" in form.errors:
             errors["csrf_token"] = _("The form expired. Please reload the page and try again.")
-        return render_ticket(ticket, 400, errors)
+        return render_ticket(ticket, 400, errors, (action, form))
     data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "version", "attachments")}
     data["uploads"] = uploads_from(f"{action}-attachments")
     version = form.version.data or None
@@ -147,7 +192,7 @@ def act(number: str, action: str):
     except ServiceError as e:
         db.session.expire_all()
         ticket = load_visible(number)
-        return render_ticket(ticket, e.status, e.errors or {"form": e.message})
+        return render_ticket(ticket, e.status, e.errors or {"form": e.message}, (action, form))
     flash(_("Done: %(action)s.", action=ACTIONS[action].label))
     if not can_view(current_user, ticket):
         return redirect(url_for("desk.queue"))
