@@ -50,6 +50,40 @@ LABELS: dict[str, dict[str, object]] = {
         "green": _l("On time"), "yellow": _l("Due soon"), "red": _l("Overdue"),
         "red3": _l("Overdue 3+ working days"),
     },
+    # --- added for the exports (the documents that leave the system) ---
+    # Every kind of event in the record, as the event log export names it.
+    "event": {
+        "file": _l("Request filed"), "accept": _l("Accepted"), "clock_started": _l("Deadline set"),
+        "reject": _l("Not accepted"), "withdraw": _l("Withdrawn by the firm"), "handle": _l("Outcome recorded"),
+        "feedback": _l("Feedback"), "rework": _l("Dissatisfied: handled again"),
+        "expire": _l("Closed: no feedback in time"), "force_close": _l("Closed by the service centre"),
+        "ask": _l("Question to the firm"), "reply": _l("Reply from the firm"),
+        "request_extension": _l("Extension requested"), "extension_approved": _l("Deadline extended"),
+        "extension_denied": _l("Extension denied"), "extension_lapsed": _l("Extension request lapsed"),
+        "request_transfer": _l("Transfer requested"), "transfer": _l("Transferred"),
+        "deny_transfer": _l("Transfer denied"), "transfer_lapsed": _l("Transfer request lapsed"),
+        "note": _l("Note"), "inspector_note": _l("Inspector note"),
+        "issue_notice": _l("Supervision notice issued"), "explain_notice": _l("Supervision notice explained"),
+        "conclude_notice": _l("Supervision notice concluded"), "meeting_decision": _l("Meeting decision"),
+        "propose_exclusion": _l("Propose to exclude a rating"),
+        "decide_exclusion": _l("Decide on excluding a rating"), "reminder": _l("Reminder"),
+        "clock_recomputed": _l("Deadline recomputed after a calendar change"),
+        "key_rotated": _l("The record’s key was changed"),
+    },
+    # Who may read an event of the record.
+    "visibility": {"public": _l("Public"), "internal": _l("Internal"), "inspector": _l("Inspectors only")},
+    "clock": {
+        "accept": _l("Acceptance"), "handle": _l("Handling"), "feedback": _l("Feedback"),
+        "explanation": _l("Written explanation"),
+    },
+    "decision": {"approve": _l("Approved"), "deny": _l("Denied"), "confirm": _l("Confirmed"),
+                 "refuse": _l("Refused")},
+    "conclusion": {
+        "accepted": _l("Explanation accepted"), "talk": _l("Referred: a talk with the official"),
+        "circulated_criticism": _l("Referred: circulated criticism"),
+        "committee": _l("Referred: handed to the discipline committee"),
+    },
+    "boolean": {True: _l("Yes"), False: _l("No")},
 }
 
 
