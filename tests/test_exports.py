@@ -324,3 +324,104 @@ def test_page_shows_the_access_log_and_the_nav_link(month, login):
     # Others do not get the link.
     coordinator = login(month.coordinator)
     assert 'href="/exports/"' not in coordinator.get("/desk/tickets").get_data(as_text=True)
+
+
+# --- documents a government office would file ---------------------------------------------
+
+
+def code_tables() -> set[str]:
+    """Every internal code a user must never read: the lifecycle's and the labels' tables."""
+    from tickets import labels, lifecycle
+
+    codes = set(lifecycle.STATE_LABELS) | set(lifecycle.ACTIONS)
+    for kind in ("outcome", "solved", "rating", "channel", "urgency", "level", "event", "visibility", "clock",
+                 "decision", "conclusion"):
+        codes |= {c for c in labels.table(kind) if isinstance(c, str)}
+    return codes
+
+
+def codes_in(cell: str, codes: set[str]) -> set[str]:
+    """The codes a cell shows: the cell itself, a value of its "Label: value" parts, or any
+    snake_case word (English words like "feedback" in "Awaiting feedback" are words, not codes)."""
+    found = {cell.strip()} & codes
+    for part in re.split(r"[;；]\s*", cell):
+        found |= {re.split(r"[:：]\s*", part, maxsplit=1)[-1].strip()} & codes
+    found |= {w for w in re.findall(r"[a-z]+(?:_[a-z]+)+", cell)} & codes
+    return found
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("kind", ["ledger", "events"])
+def test_no_internal_code_in_any_cell(month, login, kind, language):
+    client = login(month.inspector)
+    month.inspector.language = language  # (signing in keeps the language the session had)
+    db.session.commit()
+    codes = code_tables()
+    rows = read_csv(download(client, kind, "csv"))
+    assert len(rows) > 5
+    found = {(r[0], cell) for r in rows for cell in r if codes_in(cell, codes)}
+    assert found == set()
+    assert not [cell for r in rows for cell in r if cell.startswith(("{", "["))]  # no JSON
+
+
+def test_every_event_kind_has_words():
+    from tickets import labels, lifecycle
+
+    written = set(lifecycle.ACTIONS) | {"file", "clock_started", "extension_approved", "extension_denied",
+                                        "extension_lapsed", "transfer_lapsed", "reminder", "clock_recomputed",
+                                        "key_rotated"}
+    assert written - set(labels.table("event")) == set()
+
+
+def test_an_all_digit_credit_code_keeps_its_18_digits(month, login):
+    """LibreOffice showed 913304817340678881 from the CSV as 9.13304817340679E+017."""
+    month.firm_a.credit_code = "913304817340678881"
+    db.session.commit()
+    client = login(month.inspector)
+    rows = read_csv(download(client, "ledger", "csv"))
+    cell = rows[1][2]
+    # ="..." is a text formula: Excel and LibreOffice show its text, never a number.
+    assert cell == '="913304817340678881"'
+    value = re.fullmatch(r'="(.*)"', cell).group(1)
+    assert value == "913304817340678881" and len(value) == 18
+    ws = load_workbook(io.BytesIO(download(client, "ledger", "xlsx").get_data())).worksheets[0]
+    code = ws.cell(row=2, column=3)
+    assert code.value == "913304817340678881" and code.data_type == "s" and code.number_format == "@"
+
+
+@pytest.mark.parametrize("kind", ["ledger", "events"])
+def test_xlsx_prints_on_a4_landscape_with_its_header_on_every_page(month, login, kind):
+    resp = download(login(month.inspector), kind, "xlsx")
+    ws = load_workbook(io.BytesIO(resp.get_data())).worksheets[0]
+    assert ws.freeze_panes == "A2"
+    assert ws.print_title_rows == "$1:$1"
+    setup = ws.page_setup
+    assert (setup.orientation, str(setup.paperSize)) == ("landscape", "9")  # 9: A4
+    assert (setup.fitToWidth, setup.fitToHeight) == (1, 0)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    widths = {letter: ws.column_dimensions[letter].width for letter in ("A", "B", "E")}
+    assert widths == ({"A": 13, "B": 24, "E": 30} if kind == "ledger" else {"A": 13, "B": 6, "E": 18})
+
+
+@pytest.mark.parametrize("language, name, sheet", [
+    ("en", "Ticket ledger 2026-11-01 to 2026-11-30.xlsx", "Ticket ledger"),
+    ("zh", "诉求台账 2026-11-01", "诉求台账"),
+])
+def test_one_file_name_in_the_readers_language(month, login, language, name, sheet):
+    client = login(month.inspector)
+    month.inspector.language = language
+    db.session.commit()
+    resp = download(client, "ledger", "xlsx")
+    disposition = resp.headers["Content-Disposition"]
+    assert 'filename="ledger-2026-11-01-2026-11-30.xlsx"' in disposition
+    utf8 = unquote(disposition.split("filename*=UTF-8''", 1)[1])
+    assert utf8.startswith(name) and utf8.endswith(".xlsx")
+    assert load_workbook(io.BytesIO(resp.get_data())).worksheets[0].title == sheet
+
+
+def test_the_access_log_reads_in_words(month, login):
+    client = login(month.inspector)
+    download(client, "events", "xlsx", first="2026-11-05", last="2026-11-05")
+    log = client.get("/exports/").get_data(as_text=True).split('data-testid="access-log"', 1)[1]
+    assert "<td>Event log (XLSX)</td>" in log and "<td>2026-11-05 to 2026-11-05</td>" in log
+    assert "export.events.xlsx</td>" not in log and "{&#34;" not in log
