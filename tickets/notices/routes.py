@@ -6,6 +6,7 @@ these pages only read.
 from __future__ import annotations
 
 from flask import abort, render_template, request
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
@@ -14,6 +15,7 @@ from ..extensions import db, login_manager
 from ..models import NOTICE_STATUSES, SupervisionNotice
 from ..permissions import can_view, may, may_explain, visibilities_for
 from ..services.common import parse_id
+from ..services.notice_document import document
 from ..services.notices import by_number
 from . import bp
 
@@ -67,4 +69,5 @@ def view(number: str):
 @bp.route("/<number>/print")
 def print_view(number: str):
     notice = load_notice(number)
-    return render_template("notices/print.html", n=notice, ticket=notice.ticket)
+    return render_template("notices/print.html", n=notice, ticket=notice.ticket,
+                           doc=document(notice, str(get_locale() or "zh")))
