@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from io import BytesIO
 
+from flask_babel import force_locale
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from ..views_common import fmt_time
+from . import sheets
 
 STATE_ZH = {
     "submitted": "待受理", "accepted": "办理中", "handled": "待反馈", "fed_back": "已办结",
@@ -54,10 +55,9 @@ def _header(ws, headers, widths) -> None:
     ws.append(headers)
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center")
-    for i, w in enumerate(widths):
-        ws.column_dimensions[get_column_letter(i + 1)].width = w
-    ws.freeze_panes = f"A{ws.max_row + 1}"
+        cell.alignment = Alignment(horizontal="center", wrap_text=True)
+    # The page setup of every export: A4 landscape, fitted to the width, the header on every page.
+    sheets.print_setup(ws, widths, header_row=ws.max_row)
 
 
 def _when(text: str) -> str:
@@ -69,7 +69,7 @@ def _summary(ws, data: dict) -> None:
     c = data["counts"]
     digest = data.get("digest")
     rows = [
-        ("项目提速增效会议诉求清单", ""),
+        (list_name_zh(), ""),
         ("周次", data["week"]),
         ("生成时间", _when(data["built_at"])),
         ("新增、办结统计周期", f"{data['period_from']} 至 {data['period_to']}"),
@@ -89,12 +89,11 @@ def _summary(ws, data: dict) -> None:
     ws["A1"].font = Font(bold=True, size=14)
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 70
+    sheets.a4_landscape(ws)
 
 
 def _rates(ws, rates: dict) -> None:
     """The rates sheet: the measures of the rates page, named as the Chinese catalog names them."""
-    from flask_babel import force_locale
-
     from .rates import MEASURES
 
     with force_locale("zh"):
@@ -117,9 +116,18 @@ def _rates(ws, rates: dict) -> None:
     ws.append([f"统计周期：{rates['period_from']} 至 {rates['period_to']}；比率为百分数（件均转办次数除外）。"])
 
 
+def list_name_zh() -> str:
+    """The list's one name (services.meeting.LIST_NAME), as the Chinese catalog writes it."""
+    from .meeting import LIST_NAME
+
+    with force_locale("zh"):
+        return str(LIST_NAME)
+
+
 def workbook_bytes(data: dict) -> bytes:
     """The XLSX file of a snapshot."""
     wb = Workbook()
+    wb.properties.title = f"{list_name_zh()} {data['week']}"
     _summary(wb.active, data)
     ws = wb.create_sheet("未结诉求")
     _header(ws, [h for h, _k, _w in COLUMNS], [w for _h, _k, w in COLUMNS])

@@ -25,10 +25,15 @@ def print_setup(ws, widths, header_row: int = 1) -> None:
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = f"A{header_row + 1}"
     ws.print_title_rows = f"{header_row}:{header_row}"
+    a4_landscape(ws)
+
+
+def a4_landscape(ws) -> None:
+    """A4 landscape, fitted to the width of the page, as many pages down as it takes."""
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.orientation = Worksheet.ORIENTATION_LANDSCAPE
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0  # as many pages down as it takes
+    ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.gridLines = True
     ws.page_margins.left = ws.page_margins.right = 0.4
