@@ -11,7 +11,7 @@ import json
 from flask_babel import lazy_gettext as _l
 
 from ..labels import label
-from ..views_common import fmt_iso, fmt_iso_due
+from ..views_common import fmt_iso_due
 
 SKIP = None
 # field -> (label, how the value reads)
@@ -81,8 +81,6 @@ def _value(how: str, value, names, locale: str) -> str:
         return label(how[6:], value)
     if how == "due":
         return fmt_iso_due(value)
-    if how == "time":
-        return fmt_iso(value)
     if how == "category":
         return names.category_names.get(value, "—")
     if how == "department":
