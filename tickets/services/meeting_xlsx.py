@@ -1,8 +1,9 @@
 """The meeting list as an XLSX workbook: one sheet per section, Chinese headers.
 
 Written from the frozen snapshot only, so the file of a past week is the list
-the meeting saw. The headers and codes are in Chinese whatever the reader's
-language: the workbook is the meeting's paper, circulated as it is.
+the meeting saw. The headers and values are in Chinese whatever the reader's
+language (codes in words from tickets/labels.py): the workbook is the meeting's paper,
+circulated as it is.
 """
 from __future__ import annotations
 
@@ -13,16 +14,9 @@ from flask_babel import force_locale
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from ..labels import label
 from ..views_common import fmt_time
 from . import sheets
-
-STATE_ZH = {
-    "submitted": "待受理", "accepted": "办理中", "handled": "待反馈", "fed_back": "已办结",
-    "closed_unconfirmed": "超期未评", "closed_forced": "强制办结", "rejected": "不予受理", "withdrawn": "已撤回",
-}
-LEVEL_ZH = {"green": "正常", "yellow": "临期", "red": "超期", "red3": "超期3个工作日以上"}
-RATING_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
-SOLVED_ZH = {"yes": "已解决", "partly": "部分解决", "no": "未解决"}
 
 COLUMNS = [
     ("编号", "number", 14), ("企业", "firm", 24), ("诉求标题", "title", 36), ("分类", "category_zh", 14),
@@ -31,7 +25,8 @@ COLUMNS = [
     ("是否解决", "solved", 10),
 ]
 SECTIONS = [("new", "新增诉求"), ("closed", "办结诉求"), ("reworked", "不满意与重办")]
-CODES = {"state": STATE_ZH, "level": LEVEL_ZH, "rating": RATING_ZH, "solved": SOLVED_ZH}
+# Columns holding a code, in words from tickets/labels.py (the column key is the label kind).
+CODES = ("state", "level", "rating", "solved")
 
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # noqa: E402
@@ -47,8 +42,7 @@ def safe(value):
 
 
 def _row(item: dict) -> list:
-    return [safe(CODES[key].get(item.get(key), item.get(key)) if key in CODES else item.get(key))
-            for _h, key, _w in COLUMNS]
+    return [safe(label(key, item.get(key)) or None if key in CODES else item.get(key)) for _h, key, _w in COLUMNS]
 
 
 def _header(ws, headers, widths) -> None:
@@ -96,8 +90,7 @@ def _rates(ws, rates: dict) -> None:
     """The rates sheet: the measures of the rates page, named as the Chinese catalog names them."""
     from .rates import MEASURES
 
-    with force_locale("zh"):
-        names = [(m.key, str(m.label)) for m in MEASURES]
+    names = [(m.key, str(m.label)) for m in MEASURES]
     ws.title = "办理指标"
     headers = ["部门"]
     for _k, name in names:
@@ -125,7 +118,12 @@ def list_name_zh() -> str:
 
 
 def workbook_bytes(data: dict) -> bytes:
-    """The XLSX file of a snapshot."""
+    """The XLSX file of a snapshot, in Chinese whatever the reader's language."""
+    with force_locale("zh"):
+        return _workbook(data)
+
+
+def _workbook(data: dict) -> bytes:
     wb = Workbook()
     wb.properties.title = f"{list_name_zh()} {data['week']}"
     _summary(wb.active, data)
