@@ -114,6 +114,12 @@ class Config:
     FEEDBACK_LIMIT_DAYS = 5
     # A supervision notice's written explanation is due in this many working days.
     EXPLANATION_LIMIT_DAYS = int(os.environ.get("EXPLANATION_LIMIT_DAYS", "2"))
+    # The printed supervision notice (督办通知, README): the body that issues it, the prefix of its
+    # document number (e.g. 园纪督 gives 园纪督〔2026〕1号), and the contact it names (empty: the
+    # issuing inspector's name and mobile number).
+    NOTICE_ISSUER = os.environ.get("NOTICE_ISSUER", "××园区纪工委")
+    NOTICE_NUMBER_PREFIX = os.environ.get("NOTICE_NUMBER_PREFIX", "")
+    NOTICE_CONTACT = os.environ.get("NOTICE_CONTACT", "")
     # The weekly meeting list is built on this weekday (0 = Monday) at this hour,
     # Asia/Shanghai; on the week's next working day when that day is a holiday.
     MEETING_WEEKDAY = int(os.environ.get("MEETING_WEEKDAY", "0"))

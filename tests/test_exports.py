@@ -11,6 +11,9 @@ import io
 import json
 import re
 
+from datetime import datetime
+from urllib.parse import unquote
+
 import pytest
 from openpyxl import load_workbook
 
@@ -26,31 +29,32 @@ NOVEMBER = {"first": "2026-11-01", "last": "2026-11-30"}
 
 LEDGER_HEADER = [
     "Number", "Firm", "Credit code", "Category", "Title", "Description", "Channel", "Urgency", "State",
-    "State code", "Lead official", "Department", "Round", "Created", "Accepted", "Handled", "Closed", "Due",
+    "Lead official", "Department", "Round", "Created", "Accepted", "Handled", "Closed", "Due",
     "Warning level", "Transfers", "Extensions", "Solved", "Rating", "Supervised",
 ]
-EVENTS_HEADER = ["Ticket", "Seq", "Time (Shanghai)", "Actor", "Action", "From state", "To state", "Visibility",
-                 "Details (JSON)", "Hash"]
-# The closed ticket, exactly as the ledger must show it (the inspector reads English).
+EVENTS_HEADER = ["Ticket", "Seq", "Time (Beijing time)", "Actor", "Action", "From state", "To state",
+                 "Visibility", "Details", "Hash"]
+# The closed ticket, exactly as the ledger must show it (the inspector reads English): every code
+# in words, the credit code quoted so that a spreadsheet keeps it as text.
 CLOSED_ROW = [
-    "2026-000002", "甲公司", "91330100000000001C", "Labor shortage", "招工难：急需焊工", "缺少 30 名操作工", "web",
-    "normal", "已办结", "fed_back", "Hr Off (hr_off)", "Human Resources and Social Security Bureau", "1",
-    "2026-11-02 09:00", "2026-11-02 10:00", "2026-11-03 15:00", "2026-11-04 11:00", "", "", "0", "0", "yes",
-    "satisfied", "",
+    "2026-000002", "甲公司", '="91330100000000001C"', "Labor shortage", "招工难：急需焊工", "缺少 30 名操作工",
+    "Web form", "Normal", "Completed", "Hr Off (hr_off)", "Human Resources and Social Security Bureau", "1",
+    "2026-11-02 09:00", "2026-11-02 10:00", "2026-11-03 15:00", "2026-11-04 11:00", "", "", "0", "0", "Yes",
+    "Satisfied", "",
 ]
 # Events in November, in time order: the October ticket's acceptance counts, its filing does not.
 NOVEMBER_EVENTS = [
-    ("2026-000002", "1", "2026-11-02 09:00:00", "file"),
-    ("2026-000001", "2", "2026-11-02 09:30:00", "accept"),
-    ("2026-000001", "3", "2026-11-02 09:30:00", "clock_started"),
-    ("2026-000002", "2", "2026-11-02 10:00:00", "accept"),
-    ("2026-000002", "3", "2026-11-02 10:00:00", "clock_started"),
-    ("2026-000002", "4", "2026-11-03 15:00:00", "handle"),
-    ("2026-000002", "5", "2026-11-04 11:00:00", "feedback"),
-    ("2026-000003", "1", "2026-11-05 14:00:00", "file"),
-    ("2026-000004", "1", "2026-11-05 14:00:00", "file"),
-    ("2026-000005", "1", "2026-11-05 14:00:00", "file"),
-    ("2026-000006", "1", "2026-11-30 23:59:00", "file"),
+    ("2026-000002", "1", "2026-11-02 09:00", "Request filed"),
+    ("2026-000001", "2", "2026-11-02 09:30", "Accepted"),
+    ("2026-000001", "3", "2026-11-02 09:30", "Deadline set"),
+    ("2026-000002", "2", "2026-11-02 10:00", "Accepted"),
+    ("2026-000002", "3", "2026-11-02 10:00", "Deadline set"),
+    ("2026-000002", "4", "2026-11-03 15:00", "Outcome recorded"),
+    ("2026-000002", "5", "2026-11-04 11:00", "Feedback"),
+    ("2026-000003", "1", "2026-11-05 14:00", "Request filed"),
+    ("2026-000004", "1", "2026-11-05 14:00", "Request filed"),
+    ("2026-000005", "1", "2026-11-05 14:00", "Request filed"),
+    ("2026-000006", "1", "2026-11-30 23:59", "Request filed"),
 ]
 
 
@@ -107,8 +111,8 @@ def test_ledger_csv_keeps_chinese_and_neutralises_formulas(month, login):
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
     disposition = resp.headers["Content-Disposition"]
-    assert disposition.startswith('attachment; filename="bihuan-ledger-20261101-20261130.csv"; ')
-    assert "filename*=UTF-8''%E5%B7%A5%E5%8D%95%E5%8F%B0%E8%B4%A6-2026-11-01%E8%87%B32026-11-30.csv" in disposition
+    assert disposition.startswith('attachment; filename="ledger-2026-11-01-2026-11-30.csv"; ')
+    assert "filename*=UTF-8''Ticket%20ledger%202026-11-01%20to%202026-11-30.csv" in disposition
     rows = read_csv(resp)
     assert rows[0] == LEDGER_HEADER
     assert [r[0] for r in rows[1:]] == ["2026-000002", "2026-000003", "2026-000004", "2026-000005", "2026-000006"]
@@ -118,10 +122,10 @@ def test_ledger_csv_keeps_chinese_and_neutralises_formulas(month, login):
     assert by_number["2026-000003"][5] == "'+1 加急"
     assert by_number["2026-000004"][5] == "'@SUM(1)"
     assert by_number["2026-000005"][5] == "'-2 亩"
-    assert by_number["2026-000006"][4:10] == ["月末", "缺少 30 名操作工", "web", "normal", "待受理", "submitted"]
-    # An open ticket shows its accept clock: due 24:00 of the next working day (Tue 1 Dec); on
-    # 2 Dec it is red.
-    assert by_number["2026-000006"][17:19] == ["2026-12-01 24:00", "red"]
+    assert by_number["2026-000006"][4:9] == ["月末", "缺少 30 名操作工", "Web form", "Normal", "Awaiting acceptance"]
+    # An open ticket shows its accept clock: due 24:00 of the next working day (Tue 1 Dec), the
+    # date of that day; on 2 Dec it is red.
+    assert by_number["2026-000006"][16:18] == ["2026-12-01", "Overdue"]
 
     [entry] = logs()
     assert (entry.user_id, entry.action, entry.rows) == (month.inspector.id, "export.ledger.csv", 5)
@@ -132,18 +136,21 @@ def test_event_log_csv(month, login):
     client = login(month.inspector)
     resp = download(client, "events", "csv")
     assert resp.status_code == 200
-    assert 'filename="bihuan-events-20261101-20261130.csv"' in resp.headers["Content-Disposition"]
+    assert 'filename="events-2026-11-01-2026-11-30.csv"' in resp.headers["Content-Disposition"]
     rows = read_csv(resp)
     assert rows[0] == EVENTS_HEADER
     assert [tuple(r[:3]) + (r[4],) for r in rows[1:]] == NOVEMBER_EVENTS
     feedback = rows[7]
     assert feedback[3] == "Firm A (firm_a)"
-    assert feedback[5:8] == ["handled", "fed_back", "public"]
-    assert json.loads(feedback[8]) == {"comment": "谢谢", "rating": "satisfied", "round": 1, "solved": "yes"}
+    assert feedback[5:8] == ["Awaiting feedback", "Completed", "Public"]
+    # The details in words, not JSON.
+    assert feedback[8] == "Round: 1; Solved: Yes; Rating: Satisfied; Comment: 谢谢"
     assert re.fullmatch(r"[0-9a-f]{64}", feedback[9])
     assert rows[3][3] == "system"  # the clock starts without an actor
-    # The payload title sits inside a JSON object: the cell starts with "{", nothing to neutralise.
-    assert json.loads(rows[8][8])["title"] == PAYLOAD
+    assert re.fullmatch(r"Clock: Handling; Round: 1; Due: 2026-11-\d\d 24:00; Working days: \d+", rows[3][8])
+    assert rows[1][8] == "Title: 招工难：急需焊工; Channel: Web form; Urgency: Normal; Category: Labor shortage"
+    # The payload title is inside the details cell, which starts with "Title:": nothing runs.
+    assert rows[8][8].startswith("Title: " + PAYLOAD)
 
     [entry] = logs()
     assert (entry.user_id, entry.action, entry.rows) == (month.inspector.id, "export.events.csv", 11)
@@ -170,8 +177,9 @@ def test_ledger_xlsx_reads_back(month, login):
     resp = download(client, "ledger", "xlsx")
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert 'filename="bihuan-ledger-20261101-20261130.xlsx"' in resp.headers["Content-Disposition"]
+    assert 'filename="ledger-2026-11-01-2026-11-30.xlsx"' in resp.headers["Content-Disposition"]
     ws = load_workbook(io.BytesIO(resp.get_data())).worksheets[0]
+    assert ws.title == "Ticket ledger"
     rows = list(ws.iter_rows())
     assert [c.value for c in rows[0]] == LEDGER_HEADER
     assert [r[0].value for r in rows[1:]] == ["2026-000002", "2026-000003", "2026-000004", "2026-000005",
@@ -179,8 +187,18 @@ def test_ledger_xlsx_reads_back(month, login):
     closed = rows[1]
     assert [c.value for c in closed[:6]] == ["2026-000002", "甲公司", "91330100000000001C", "Labor shortage",
                                              "招工难：急需焊工", "缺少 30 名操作工"]
-    assert closed[8].value == "已办结"
-    assert closed[12].value == 1 and closed[12].data_type == "n"  # numbers stay numbers
+    # The credit code is a text cell in text format: Excel never turns it into a number.
+    assert closed[2].data_type == "s" and closed[2].number_format == "@"
+    assert [c.value for c in closed[6:9]] == ["Web form", "Normal", "Completed"]
+    assert closed[11].value == 1 and closed[11].data_type == "n"  # numbers stay numbers
+    # Times are Excel date cells in Beijing time (09:00 there is 01:00 UTC).
+    created = closed[12]
+    assert created.is_date and created.value == datetime(2026, 11, 2, 9, 0)
+    assert created.number_format == "yyyy-mm-dd hh:mm"
+    assert closed[15].value == datetime(2026, 11, 4, 11, 0)
+    assert [c.value for c in closed[20:22]] == ["Yes", "Satisfied"]
+    open_due = rows[5][16]  # due 24:00 on 1 December: the date of that day
+    assert open_due.is_date and open_due.value == datetime(2026, 12, 1) and open_due.number_format == "yyyy-mm-dd"
     title, description = rows[2][4], rows[2][5]
     assert title.value == "'" + PAYLOAD and title.data_type == "s"
     assert description.value == "'+1 加急" and description.data_type == "s"
@@ -199,8 +217,9 @@ def test_event_log_xlsx_reads_back(month, login):
     ws = load_workbook(io.BytesIO(resp.get_data())).worksheets[0]
     rows = [[c.value for c in r] for r in ws.iter_rows()]
     assert rows[0] == EVENTS_HEADER
-    assert [(r[0], str(r[1]), r[2], r[4]) for r in rows[1:]] == NOVEMBER_EVENTS
-    assert json.loads(rows[1][8])["title"] == "招工难：急需焊工"
+    assert [(r[0], str(r[1]), f"{r[2]:%Y-%m-%d %H:%M}", r[4]) for r in rows[1:]] == NOVEMBER_EVENTS
+    assert all(isinstance(r[2], datetime) for r in rows[1:])
+    assert rows[1][8].startswith("Title: 招工难：急需焊工; ")
     [entry] = logs()
     assert (entry.action, entry.rows) == ("export.events.xlsx", 11)
 
@@ -305,3 +324,104 @@ def test_page_shows_the_access_log_and_the_nav_link(month, login):
     # Others do not get the link.
     coordinator = login(month.coordinator)
     assert 'href="/exports/"' not in coordinator.get("/desk/tickets").get_data(as_text=True)
+
+
+# --- documents a government office would file ---------------------------------------------
+
+
+def code_tables() -> set[str]:
+    """Every internal code a user must never read: the lifecycle's and the labels' tables."""
+    from tickets import labels, lifecycle
+
+    codes = set(lifecycle.STATE_LABELS) | set(lifecycle.ACTIONS)
+    for kind in ("outcome", "solved", "rating", "channel", "urgency", "level", "event", "visibility", "clock",
+                 "decision", "conclusion"):
+        codes |= {c for c in labels.table(kind) if isinstance(c, str)}
+    return codes
+
+
+def codes_in(cell: str, codes: set[str]) -> set[str]:
+    """The codes a cell shows: the cell itself, a value of its "Label: value" parts, or any
+    snake_case word (English words like "feedback" in "Awaiting feedback" are words, not codes)."""
+    found = {cell.strip()} & codes
+    for part in re.split(r"[;；]\s*", cell):
+        found |= {re.split(r"[:：]\s*", part, maxsplit=1)[-1].strip()} & codes
+    found |= {w for w in re.findall(r"[a-z]+(?:_[a-z]+)+", cell)} & codes
+    return found
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("kind", ["ledger", "events"])
+def test_no_internal_code_in_any_cell(month, login, kind, language):
+    client = login(month.inspector)
+    month.inspector.language = language  # (signing in keeps the language the session had)
+    db.session.commit()
+    codes = code_tables()
+    rows = read_csv(download(client, kind, "csv"))
+    assert len(rows) > 5
+    found = {(r[0], cell) for r in rows for cell in r if codes_in(cell, codes)}
+    assert found == set()
+    assert not [cell for r in rows for cell in r if cell.startswith(("{", "["))]  # no JSON
+
+
+def test_every_event_kind_has_words():
+    from tickets import labels, lifecycle
+
+    written = set(lifecycle.ACTIONS) | {"file", "clock_started", "extension_approved", "extension_denied",
+                                        "extension_lapsed", "transfer_lapsed", "reminder", "clock_recomputed",
+                                        "key_rotated"}
+    assert written - set(labels.table("event")) == set()
+
+
+def test_an_all_digit_credit_code_keeps_its_18_digits(month, login):
+    """LibreOffice showed 913304817340678881 from the CSV as 9.13304817340679E+017."""
+    month.firm_a.credit_code = "913304817340678881"
+    db.session.commit()
+    client = login(month.inspector)
+    rows = read_csv(download(client, "ledger", "csv"))
+    cell = rows[1][2]
+    # ="..." is a text formula: Excel and LibreOffice show its text, never a number.
+    assert cell == '="913304817340678881"'
+    value = re.fullmatch(r'="(.*)"', cell).group(1)
+    assert value == "913304817340678881" and len(value) == 18
+    ws = load_workbook(io.BytesIO(download(client, "ledger", "xlsx").get_data())).worksheets[0]
+    code = ws.cell(row=2, column=3)
+    assert code.value == "913304817340678881" and code.data_type == "s" and code.number_format == "@"
+
+
+@pytest.mark.parametrize("kind", ["ledger", "events"])
+def test_xlsx_prints_on_a4_landscape_with_its_header_on_every_page(month, login, kind):
+    resp = download(login(month.inspector), kind, "xlsx")
+    ws = load_workbook(io.BytesIO(resp.get_data())).worksheets[0]
+    assert ws.freeze_panes == "A2"
+    assert ws.print_title_rows == "$1:$1"
+    setup = ws.page_setup
+    assert (setup.orientation, str(setup.paperSize)) == ("landscape", "9")  # 9: A4
+    assert (setup.fitToWidth, setup.fitToHeight) == (1, 0)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    widths = {letter: ws.column_dimensions[letter].width for letter in ("A", "B", "E")}
+    assert widths == ({"A": 13, "B": 24, "E": 30} if kind == "ledger" else {"A": 13, "B": 6, "E": 18})
+
+
+@pytest.mark.parametrize("language, name, sheet", [
+    ("en", "Ticket ledger 2026-11-01 to 2026-11-30.xlsx", "Ticket ledger"),
+    ("zh", "诉求台账 2026-11-01", "诉求台账"),
+])
+def test_one_file_name_in_the_readers_language(month, login, language, name, sheet):
+    client = login(month.inspector)
+    month.inspector.language = language
+    db.session.commit()
+    resp = download(client, "ledger", "xlsx")
+    disposition = resp.headers["Content-Disposition"]
+    assert 'filename="ledger-2026-11-01-2026-11-30.xlsx"' in disposition
+    utf8 = unquote(disposition.split("filename*=UTF-8''", 1)[1])
+    assert utf8.startswith(name) and utf8.endswith(".xlsx")
+    assert load_workbook(io.BytesIO(resp.get_data())).worksheets[0].title == sheet
+
+
+def test_the_access_log_reads_in_words(month, login):
+    client = login(month.inspector)
+    download(client, "events", "xlsx", first="2026-11-05", last="2026-11-05")
+    log = client.get("/exports/").get_data(as_text=True).split('data-testid="access-log"', 1)[1]
+    assert "<td>Event log (XLSX)</td>" in log and "<td>2026-11-05 to 2026-11-05</td>" in log
+    assert "export.events.xlsx</td>" not in log and "{&#34;" not in log

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from io import BytesIO
+from urllib.parse import unquote
 
 import pytest
 from openpyxl import load_workbook
@@ -20,6 +21,7 @@ from tickets.services.errors import Refused
 from tickets.timeutil import from_local
 
 from .conftest import accept, file_request, handle
+from .conftest_browser import translator
 
 
 def _t(number):
@@ -167,8 +169,20 @@ def test_pages_print_and_xlsx(week48, client, login):
     assert printed.status_code == 200 and "招工难一" in printed.get_data(as_text=True)
     resp = client.get("/meeting/2026-W48.xlsx")
     assert resp.status_code == 200
-    assert resp.headers["Content-Disposition"].endswith("meeting-2026-W48.xlsx")
+    disposition = resp.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="meeting-2026-W48.xlsx"; ')
+    name = translator(week48.coordinator.language)("Firms' requests for the project acceleration meeting")
+    assert unquote(disposition.split("filename*=UTF-8''", 1)[1]) == f"{name} 2026-W48.xlsx"
     wb = load_workbook(BytesIO(resp.data))
+    # The page setup of every export: A4 landscape fitted to the width, the header on every page.
+    for sheet in wb.sheetnames[1:]:
+        ws = wb[sheet]
+        assert (ws.page_setup.orientation, str(ws.page_setup.paperSize), ws.page_setup.fitToWidth) == \
+            ("landscape", "9", 1), sheet
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$1", sheet
+        assert ws.freeze_panes == "A2" and ws.column_dimensions["B"].width == (24 if sheet != "办理指标" else 10)
+    assert wb["概况"].page_setup.orientation == "landscape"
+    assert wb["概况"]["A1"].value == translator("zh")("Firms' requests for the project acceleration meeting")
     assert wb.sheetnames == ["概况", "未结诉求", "新增诉求", "办结诉求", "不满意与重办", "办理指标"]
     ws = wb["未结诉求"]
     rows = list(ws.iter_rows(values_only=True))
@@ -237,7 +251,8 @@ def test_beat_builds_once_and_mails(park, clock):
     assert json.loads(rows[0].params)["week"] == "2026-W48"
     from tickets.messages import render
 
-    assert render("meeting_list", rows[0].params, "en")[0] == "Weekly meeting list 2026-W48: 0 open requests, 0 overdue"
+    assert render("meeting_list", rows[0].params, "en")[0] == \
+        "Firms' requests for the project acceleration meeting 2026-W48: 0 open requests, 0 overdue"
 
 
 def test_monday_holiday_builds_on_first_working_day(app, clock):

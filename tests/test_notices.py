@@ -218,8 +218,8 @@ def test_notice_page_print_and_list(park, clock, cal, login, client):
 
     login(park.inspector)
     html = client.get("/notices/DB-2026-0001/print").get_data(as_text=True)
-    for text in ("督办单", "DB-2026-0001", t.number, "REASON-7310", "2026-11-23 24:00", "Hr Off", "Hr Head",
-                 "/static/notice-print.css"):
+    for text in ("督办单", "DB-2026-0001", "〔2026〕1号", "××园区纪工委", t.number, "REASON-7310", "2026年11月23日",
+                 "2026年11月19日", "Hr Off", "Hr Head", "/static/notice-print.css"):
         assert text in html, text
     # The print stylesheet is a static file (the CSP allows no inline style).
     css = client.get("/static/notice-print.css")

@@ -119,8 +119,12 @@ def test_a_supervision_notice_due_in_an_unloaded_year_says_so(park, two, login, 
     notice = db.session.scalar(db.select(SupervisionNotice).filter_by(ticket_id=a.id))
     assert notice.due_at == datetime(2027, 1, 5, 16, 0)
     shown = f'2027-01-05 24:00 <span class="provisional tag" data-testid="provisional">{NOTE}</span>'
-    for page in ("/notices/", f"/notices/{notice.number}", f"/notices/{notice.number}/print", f"/tickets/{a.number}"):
+    for page in ("/notices/", f"/notices/{notice.number}", f"/tickets/{a.number}"):
         assert shown in login(park.inspector).get(page).get_data(as_text=True), page
+    # The printed notice writes the date as a document does (the inspector reads English).
+    printed = login(park.inspector).get(f"/notices/{notice.number}/print").get_data(as_text=True)
+    assert f'by 24:00 on 5 January 2027 (Beijing time) <span class="provisional tag" data-testid="provisional">{NOTE}</span>' \
+        in printed
 
 
 def test_help_says_how_provisional_years_work(park, login):

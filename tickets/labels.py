@@ -107,6 +107,12 @@ LABELS: dict[str, dict[str, object]] = {
     # What a sweep did with a reminder step (Admin → Worker).
     "step_result": {"raised": _l("raised"), "duplicate": _l("already raised"), "skipped": _l("skipped"),
                     "expired": _l("closed without feedback")},
+    # Who may read an event of the record.
+    "visibility": {"public": _l("Public"), "internal": _l("Internal"), "inspector": _l("Inspectors only")},
+    # A decision recorded in an event (an extension, a transfer, an exclusion).
+    "decision": {"approve": _l("Approved"), "deny": _l("Denied"), "confirm": _l("Confirmed"),
+                 "refuse": _l("Refused")},
+    "boolean": {True: _l("Yes"), False: _l("No")},
 }
 
 

@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .provisional import deadline_note
-from .views_common import fmt_iso_due
+from .views_common import fmt_iso_due, meeting_list_name
 
 
 def _due(p: dict) -> str:
@@ -71,8 +71,9 @@ def subject(kind: str, p: dict) -> str:
         "transfer_denied": lambda: _("%(number)s: the transfer was denied", number=n),
         "meeting_decision": lambda: _("%(number)s: the weekly meeting recorded a decision", number=n),
         "reminder": lambda: _reminder(p),
-        "meeting_list": lambda: _("Weekly meeting list %(week)s: %(open)s open requests, %(overdue)s overdue",
-                                  week=p.get("week", ""), open=p.get("open", 0), overdue=p.get("overdue", 0)),
+        "meeting_list": lambda: _("%(name)s %(week)s: %(open)s open requests, %(overdue)s overdue",
+                                  name=meeting_list_name(), week=p.get("week", ""), open=p.get("open", 0),
+                                  overdue=p.get("overdue", 0)),
         "digest": lambda: _("Record digest of %(day)s: %(digest)s", day=p.get("day", ""), digest=p.get("digest", "")),
         "notice_issued": lambda: _("%(number)s: supervision notice %(notice)s; a written explanation is due %(due)s",
                                    number=n, notice=p.get("notice", ""), due=_due(p)),

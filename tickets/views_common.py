@@ -75,6 +75,13 @@ def fmt_iso(text) -> str:
     return fmt_time(at)
 
 
+def meeting_list_name():
+    """The weekly meeting list's one name (services.meeting.LIST_NAME), for the navigation and its pages."""
+    from .services.meeting import LIST_NAME
+
+    return LIST_NAME
+
+
 def init_app(app) -> None:
     labels = _level_labels()
 
@@ -105,6 +112,7 @@ def init_app(app) -> None:
             "ticket_note": ticket_note,
             "current_user": current_user,
             "unread_count": _unread,
+            "meeting_list_name": meeting_list_name(),
         }
 
     @app.errorhandler(CSRFError)

@@ -8,8 +8,8 @@ from ..services.exports import FORMATS, KINDS
 class ExportForm(FlaskForm):
     """The period, kind and format; the service checks the values (clear messages, nothing logged)."""
 
-    first = StringField(_l("From (Shanghai date)"), render_kw={"type": "date"})
-    last = StringField(_l("To (Shanghai date, inclusive)"), render_kw={"type": "date"})
+    first = StringField(_l("From (date, Beijing time)"), render_kw={"type": "date"})
+    last = StringField(_l("To (date, Beijing time, inclusive)"), render_kw={"type": "date"})
     kind = SelectField(_l("What"), choices=[("ledger", _l("Ticket ledger (tickets created in the period)")),
                                             ("events", _l("Event log (events in the period)"))],
                        default=KINDS[0], validate_choice=False)

@@ -14,6 +14,7 @@ from ..permissions import may_open
 from ..services import meeting as svc
 from ..services.errors import InvalidInput, Refused, StaleTicket
 from ..services.meeting_xlsx import workbook_bytes
+from ..services.sheets import disposition
 from ..timeutil import now
 from . import bp
 
@@ -68,9 +69,10 @@ def xlsx(week: str):
     ml = _list_or_404(week)
     from io import BytesIO
 
-    return send_file(BytesIO(workbook_bytes(svc.snapshot(ml))), as_attachment=True,
-                     download_name=f"meeting-{week}.xlsx",
+    resp = send_file(BytesIO(workbook_bytes(svc.snapshot(ml))),
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp.headers["Content-Disposition"] = disposition(f"meeting-{week}.xlsx", f"{svc.LIST_NAME} {week}.xlsx")
+    return resp
 
 
 @bp.route("/build", methods=["POST"])

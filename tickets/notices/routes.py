@@ -6,12 +6,14 @@ these pages only read.
 from __future__ import annotations
 
 from flask import abort, render_template, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 from ..extensions import login_manager
 from ..models import SupervisionNotice
 from ..permissions import can_view, may, may_explain, visibilities_for
 from ..services.common import parse_id
+from ..services.notice_document import document
 from ..services.notices import LIST_FILTERS, by_number, list_counts, list_page
 from . import bp
 
@@ -53,4 +55,5 @@ def view(number: str):
 @bp.route("/<number>/print")
 def print_view(number: str):
     notice = load_notice(number)
-    return render_template("notices/print.html", n=notice, ticket=notice.ticket)
+    return render_template("notices/print.html", n=notice, ticket=notice.ticket,
+                           doc=document(notice, str(get_locale() or "zh")))

@@ -20,11 +20,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, tuple_
 
 from ..extensions import db
-from ..labels import table
+from ..labels import label, table
 from ..models import AccessLog, Category, Department, Event, Firm, Handling, Ticket, User
 from ..timeutil import from_local, now, to_local
 from ..workdays import level
+from . import sheets
 from .errors import InvalidInput
+from .export_details import describe
 
 KINDS = ("ledger", "events")
 FORMATS = ("csv", "xlsx")
@@ -37,21 +39,10 @@ XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 XLSX_MAX_ROWS = 100_000
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
-# The states as DESIGN.md names them in Chinese: the ledger is a document for the
-# discipline inspection office, whatever the language of the person downloading it.
-STATE_ZH = {
-    "submitted": "待受理",
-    "accepted": "办理中",
-    "handled": "待反馈",
-    "fed_back": "已办结",
-    "closed_unconfirmed": "超期未评",
-    "closed_forced": "强制办结",
-    "rejected": "不予受理",
-    "withdrawn": "已撤回",
-}
-
+# One name per export, in the reader's language: the sheet, the file and the access log say it.
 KIND_LABELS = table("export")
-FILE_STEMS_ZH = {"ledger": "工单台账", "events": "事件日志"}
+# A unified social credit code (GB 32100-2015): digits and capitals only, so it can be quoted as a formula.
+CREDIT_CODE = re.compile(r"[0-9A-Z]{1,18}")
 
 
 def neutralise(value):
@@ -86,10 +77,11 @@ class ExportRequest:
         return {"kind": self.kind, "format": self.fmt, "from": self.first.isoformat(), "to": self.last.isoformat()}
 
     def filenames(self) -> tuple[str, str]:
-        """(ASCII fallback, UTF-8 name) for Content-Disposition."""
-        ascii_name = f"bihuan-{self.kind}-{self.first:%Y%m%d}-{self.last:%Y%m%d}.{self.fmt}"
-        utf8_name = f"{FILE_STEMS_ZH[self.kind]}-{self.first.isoformat()}至{self.last.isoformat()}.{self.fmt}"
-        return ascii_name, utf8_name
+        """(ASCII fallback, the name in the reader's language) for Content-Disposition."""
+        ascii_name = f"{self.kind}-{self.first.isoformat()}-{self.last.isoformat()}.{self.fmt}"
+        name = _("%(what)s %(first)s to %(last)s", what=KIND_LABELS[self.kind], first=self.first.isoformat(),
+                 last=self.last.isoformat())
+        return ascii_name, f"{name}.{self.fmt}"
 
 
 def _parse_day(errors: dict, name: str, text, label) -> date | None:
@@ -163,14 +155,28 @@ def start_export(user: User, req: ExportRequest, locale: str) -> Export:
     return Export(req, bound, count, locale, header_for(req.kind))
 
 
+# Each column's header and its width in the XLSX (characters).
+LEDGER_HEADER = (
+    (_l("Number"), 13), (_l("Firm"), 24), (_l("Credit code"), 21), (_l("Category"), 14), (_l("Title"), 30),
+    (_l("Description"), 40), (_l("Channel"), 10), (_l("Urgency"), 8), (_l("State"), 12),
+    (_l("Lead official"), 18), (_l("Department"), 22), (_l("Round"), 6), (_l("Created"), 17),
+    (_l("Accepted"), 17), (_l("Handled"), 17), (_l("Closed"), 17), (_l("Due"), 17), (_l("Warning level"), 12),
+    (_l("Transfers"), 8), (_l("Extensions"), 8), (_l("Solved"), 8), (_l("Rating"), 10), (_l("Supervised"), 17),
+)
+EVENTS_HEADER = (
+    (_l("Ticket"), 13), (_l("Seq"), 6), (_l("Time (Beijing time)"), 20), (_l("Actor"), 20), (_l("Action"), 18),
+    (_l("From state"), 12), (_l("To state"), 12), (_l("Visibility"), 10), (_l("Details"), 70), (_l("Hash"), 20),
+)
+# The column of the credit code, kept as text.
+CREDIT_COLUMN = {"ledger": 2}
+
+
+def _columns(kind: str):
+    return LEDGER_HEADER if kind == "ledger" else EVENTS_HEADER
+
+
 def header_for(kind: str) -> list[str]:
-    if kind == "ledger":
-        return [_("Number"), _("Firm"), _("Credit code"), _("Category"), _("Title"), _("Description"),
-                _("Channel"), _("Urgency"), _("State"), _("State code"), _("Lead official"), _("Department"),
-                _("Round"), _("Created"), _("Accepted"), _("Handled"), _("Closed"), _("Due"),
-                _("Warning level"), _("Transfers"), _("Extensions"), _("Solved"), _("Rating"), _("Supervised")]
-    return [_("Ticket"), _("Seq"), _("Time (Shanghai)"), _("Actor"), _("Action"), _("From state"),
-            _("To state"), _("Visibility"), _("Details (JSON)"), _("Hash")]
+    return [str(words) for words, _width in _columns(kind)]
 
 
 def recent_log(limit: int = 50) -> list[AccessLog]:
@@ -178,23 +184,29 @@ def recent_log(limit: int = 50) -> list[AccessLog]:
     return db.session.scalars(db.select(AccessLog).order_by(AccessLog.id.desc()).limit(limit)).all()
 
 
+def log_words(entry: AccessLog) -> tuple[str, str]:
+    """An access log entry in words: (what was exported, which period), never its stored codes."""
+    params = json.loads(entry.params or "{}")
+    kind, fmt = params.get("kind"), str(params.get("format", "")).upper()
+    what = f"{KIND_LABELS[kind]} ({fmt})" if kind in KIND_LABELS else "—"
+    period = _("%(first)s to %(last)s", first=params.get("from", ""), last=params.get("to", ""))
+    return what, period
+
+
 # --- rows ---------------------------------------------------------------------
 
-def _local(at, seconds: bool = False) -> str:
+def _local(at) -> datetime | None:
+    """A stored UTC time as naive Beijing time (what a spreadsheet's date cell holds), to the second."""
     local = to_local(at)
-    if local is None:
-        return ""
-    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return None if local is None else local.replace(tzinfo=None, microsecond=0)
 
 
-def _due(at) -> str:
-    """A deadline reads as 24:00 of its last day, as on the ticket pages."""
-    local = to_local(at)
-    if local is None:
-        return ""
-    if (local.hour, local.minute, local.second) == (0, 0, 0):
-        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
-    return local.strftime("%Y-%m-%d %H:%M")
+def _due(at) -> datetime | date | None:
+    """A deadline at 24:00 is the date of its last day, as the ticket pages read it; else its moment."""
+    local = _local(at)
+    if local is not None and (local.hour, local.minute, local.second) == (0, 0, 0):
+        return (local - timedelta(days=1)).date()
+    return local
 
 
 class _Names:
@@ -202,7 +214,9 @@ class _Names:
 
     def __init__(self, locale: str):
         self.locale = locale
-        self.categories = {c.id: c.name(locale) for c in db.session.scalars(db.select(Category))}
+        categories = db.session.scalars(db.select(Category)).all()
+        self.categories = {c.id: c.name(locale) for c in categories}
+        self.category_names = {c.code: c.name(locale) for c in categories}
         self.departments = {d.id: d.name(locale) for d in db.session.scalars(db.select(Department))}
         self.firms: dict[int, tuple[str, str]] = {}
         self.users: dict[int, str] = {}
@@ -253,11 +267,11 @@ def _ledger_pages(exp: Export):
             firm, credit = names.firms.get(t.firm_id, ("", ""))
             rows.append([
                 t.number, firm, credit, names.categories.get(t.category_id, ""), t.title, t.description,
-                t.channel, t.urgency, STATE_ZH.get(t.state, t.state), t.state, names.users.get(t.lead_id, ""),
-                names.departments.get(t.department_id, ""), t.round, _local(t.created_at),
-                _local(accepted.get(t.id)), _local(handled.get(t.id)), _local(t.closed_at), _due(t.due_at),
-                level(at, t.yellow_at, t.due_at, t.red3_at) or "", t.transfer_count, t.extension_count,
-                t.solved or "", t.rating or "", _local(t.supervised_at),
+                label("channel", t.channel), label("urgency", t.urgency), label("state", t.state),
+                names.users.get(t.lead_id, ""), names.departments.get(t.department_id, ""), t.round,
+                _local(t.created_at), _local(accepted.get(t.id)), _local(handled.get(t.id)), _local(t.closed_at),
+                _due(t.due_at), label("level", level(at, t.yellow_at, t.due_at, t.red3_at)), t.transfer_count,
+                t.extension_count, label("solved", t.solved), label("rating", t.rating), _local(t.supervised_at),
             ])
         yield rows
 
@@ -282,9 +296,9 @@ def _event_pages(exp: Export):
         last = (page[-1].at, page[-1].id)
         names.load_users(e.actor_id for e in page)
         yield [
-            [e.number, e.seq, _local(e.at, seconds=True),
-             names.users.get(e.actor_id, "") if e.actor_id else system, e.action, e.from_state or "",
-             e.to_state or "", e.visibility, e.details, e.hash]
+            [e.number, e.seq, _local(e.at), names.users.get(e.actor_id, "") if e.actor_id else system,
+             label("event", e.action), label("state", e.from_state), label("state", e.to_state),
+             label("visibility", e.visibility), describe(e.details, names, exp.locale), e.hash]
             for e in page
         ]
 
@@ -296,16 +310,30 @@ def pages(exp: Export):
 
 # --- files --------------------------------------------------------------------
 
+def _csv_cell(value, credit: bool = False):
+    """A CSV cell as Excel and LibreOffice should read it: times as text they parse as dates;
+    a credit code as the text formula ="913304817340678881", so that neither reads it as a
+    number (9.13304817340679E+017) and loses its last digits."""
+    if credit and isinstance(value, str) and CREDIT_CODE.fullmatch(value):
+        return f'="{value}"'
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return neutralise("" if value is None else value)
+
+
 def csv_chunks(exp: Export):
     """The CSV as UTF-8 byte chunks: a BOM (so Excel reads Chinese), the header, a chunk per page."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow([neutralise(c) for c in exp.header])
     yield ("\ufeff" + buf.getvalue()).encode("utf-8")
+    credit = CREDIT_COLUMN.get(exp.request.kind)
     for rows in pages(exp):
         buf.seek(0)
         buf.truncate()
-        writer.writerows([neutralise(c) for c in row] for row in rows)
+        writer.writerows([_csv_cell(c, i == credit) for i, c in enumerate(row)] for row in rows)
         yield buf.getvalue().encode("utf-8")
 
 
@@ -316,24 +344,39 @@ def _xlsx_cell(value):
 
 
 def xlsx_file(exp: Export):
-    """The XLSX in a temporary file (in memory until it grows), positioned at its start."""
+    """The XLSX in a temporary file (in memory until it grows), positioned at its start.
+
+    Times are date cells in Beijing time, credit codes text cells, and the sheet prints on A4
+    landscape with its header on every page (services/sheets.py).
+    """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
 
+    kind = exp.request.kind
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(str(KIND_LABELS[exp.request.kind])[:31])
-    ws.freeze_panes = "A2"
-    bold = Font(bold=True)
+    ws = wb.create_sheet(str(KIND_LABELS[kind])[:31])
+    sheets.print_setup(ws, [width for _words, width in _columns(kind)])
+    bold, top = Font(bold=True), Alignment(vertical="top", wrap_text=True)
     header = []
     for text in exp.header:
         cell = WriteOnlyCell(ws, value=_xlsx_cell(text))
-        cell.font = bold
+        cell.font, cell.alignment = bold, top
         header.append(cell)
     ws.append(header)
+    credit = CREDIT_COLUMN.get(kind)
     for rows in pages(exp):
         for row in rows:
-            ws.append([_xlsx_cell(c) for c in row])
+            cells = []
+            for i, value in enumerate(row):
+                fmt = sheets.TEXT_FORMAT if i == credit else sheets.number_format(value)
+                if fmt:  # a styled cell only where a format is due: plain values write faster
+                    value = WriteOnlyCell(ws, value=_xlsx_cell(value))
+                    value.number_format = fmt
+                    cells.append(value)
+                else:
+                    cells.append(_xlsx_cell(value))
+            ws.append(cells)
     out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
     wb.save(out)
     out.seek(0)

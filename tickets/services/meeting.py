@@ -26,6 +26,9 @@ from ..views_common import fmt_due
 from ..workdays import WorkCalendar, level
 from .errors import InvalidInput
 
+# The list's one name, on its page, in the navigation, on the printed list, in the workbook and its
+# file name (项目提速增效会议诉求清单): no colon, so that it can also name a sheet or a file.
+LIST_NAME = _l("Firms' requests for the project acceleration meeting")
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 # Closed after acceptance; rejected and withdrawn requests never reached the meeting.
 CLOSED_STATES = ("fed_back", "closed_unconfirmed", "closed_forced")

@@ -1,27 +1,22 @@
 """The meeting list as an XLSX workbook: one sheet per section, Chinese headers.
 
 Written from the frozen snapshot only, so the file of a past week is the list
-the meeting saw. The headers and codes are in Chinese whatever the reader's
-language: the workbook is the meeting's paper, circulated as it is.
+the meeting saw. The headers and values are in Chinese whatever the reader's
+language (codes in words from tickets/labels.py): the workbook is the meeting's paper,
+circulated as it is.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from io import BytesIO
 
+from flask_babel import force_locale
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
+from ..labels import label
 from ..views_common import fmt_time
-
-STATE_ZH = {
-    "submitted": "待受理", "accepted": "办理中", "handled": "待反馈", "fed_back": "已办结",
-    "closed_unconfirmed": "超期未评", "closed_forced": "强制办结", "rejected": "不予受理", "withdrawn": "已撤回",
-}
-LEVEL_ZH = {"green": "正常", "yellow": "临期", "red": "超期", "red3": "超期3个工作日以上"}
-RATING_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
-SOLVED_ZH = {"yes": "已解决", "partly": "部分解决", "no": "未解决"}
+from . import sheets
 
 COLUMNS = [
     ("编号", "number", 14), ("企业", "firm", 24), ("诉求标题", "title", 36), ("分类", "category_zh", 14),
@@ -30,7 +25,8 @@ COLUMNS = [
     ("是否解决", "solved", 10),
 ]
 SECTIONS = [("new", "新增诉求"), ("closed", "办结诉求"), ("reworked", "不满意与重办")]
-CODES = {"state": STATE_ZH, "level": LEVEL_ZH, "rating": RATING_ZH, "solved": SOLVED_ZH}
+# Columns holding a code, in words from tickets/labels.py (the column key is the label kind).
+CODES = ("state", "level", "rating", "solved")
 
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # noqa: E402
@@ -46,18 +42,16 @@ def safe(value):
 
 
 def _row(item: dict) -> list:
-    return [safe(CODES[key].get(item.get(key), item.get(key)) if key in CODES else item.get(key))
-            for _h, key, _w in COLUMNS]
+    return [safe(label(key, item.get(key)) or None if key in CODES else item.get(key)) for _h, key, _w in COLUMNS]
 
 
 def _header(ws, headers, widths) -> None:
     ws.append(headers)
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center")
-    for i, w in enumerate(widths):
-        ws.column_dimensions[get_column_letter(i + 1)].width = w
-    ws.freeze_panes = f"A{ws.max_row + 1}"
+        cell.alignment = Alignment(horizontal="center", wrap_text=True)
+    # The page setup of every export: A4 landscape, fitted to the width, the header on every page.
+    sheets.print_setup(ws, widths, header_row=ws.max_row)
 
 
 def _when(text: str) -> str:
@@ -69,7 +63,7 @@ def _summary(ws, data: dict) -> None:
     c = data["counts"]
     digest = data.get("digest")
     rows = [
-        ("项目提速增效会议诉求清单", ""),
+        (list_name_zh(), ""),
         ("周次", data["week"]),
         ("生成时间", _when(data["built_at"])),
         ("新增、办结统计周期", f"{data['period_from']} 至 {data['period_to']}"),
@@ -89,16 +83,14 @@ def _summary(ws, data: dict) -> None:
     ws["A1"].font = Font(bold=True, size=14)
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 70
+    sheets.a4_landscape(ws)
 
 
 def _rates(ws, rates: dict) -> None:
     """The rates sheet: the measures of the rates page, named as the Chinese catalog names them."""
-    from flask_babel import force_locale
-
     from .rates import MEASURES
 
-    with force_locale("zh"):
-        names = [(m.key, str(m.label)) for m in MEASURES]
+    names = [(m.key, str(m.label)) for m in MEASURES]
     ws.title = "办理指标"
     headers = ["部门"]
     for _k, name in names:
@@ -117,9 +109,23 @@ def _rates(ws, rates: dict) -> None:
     ws.append([f"统计周期：{rates['period_from']} 至 {rates['period_to']}；比率为百分数（件均转办次数除外）。"])
 
 
+def list_name_zh() -> str:
+    """The list's one name (services.meeting.LIST_NAME), as the Chinese catalog writes it."""
+    from .meeting import LIST_NAME
+
+    with force_locale("zh"):
+        return str(LIST_NAME)
+
+
 def workbook_bytes(data: dict) -> bytes:
-    """The XLSX file of a snapshot."""
+    """The XLSX file of a snapshot, in Chinese whatever the reader's language."""
+    with force_locale("zh"):
+        return _workbook(data)
+
+
+def _workbook(data: dict) -> bytes:
     wb = Workbook()
+    wb.properties.title = f"{list_name_zh()} {data['week']}"
     _summary(wb.active, data)
     ws = wb.create_sheet("未结诉求")
     _header(ws, [h for h, _k, _w in COLUMNS], [w for _h, _k, w in COLUMNS])

@@ -63,12 +63,12 @@ MEASURES = (
 )
 
 STAGE_LABELS = table("stage")
-STAGE_FORMULA = _l("Working days (official calendar, Asia/Shanghai) from the start of a stage's clock to "
+STAGE_FORMULA = _l("Working days (official calendar, Beijing time) from the start of a stage's clock to "
                    "its stop, for the steps taken in the period: acceptance (accept or reject), handling "
                    "(each round recorded), feedback (each rating of the firm). Median: the middle value "
                    "(the mean of the two middle values for an even count); 90th percentile: the value at "
                    "rank ⌈0.9 × n⌉ in ascending order.")
-UNIT_NOTE = _l("Each step counts in the week or month (Asia/Shanghai) in which it happened (a due time, for "
+UNIT_NOTE = _l("Each step counts in the week or month (Beijing time) in which it happened (a due time, for "
                "the on-time measures), credited to whoever held the request for that step: a rating to the "
                "department and official who handled that round; a round's timeliness to whoever held it when "
                "it fell due (a transfer after the due time does not move a late round); acceptance to the "
