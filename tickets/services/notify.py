@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ..audit import canonical_json
 from ..extensions import db
-from ..models import OutboxMessage, Ticket, User, UserRole
+from ..models import Notification, OutboxMessage, Ticket, User, UserRole
+from ..timeutil import now
 
 # Each user gets every notification in the in-app inbox, and by e-mail when
 # they have an address. SMS or DingTalk work notices would be further names here.
@@ -71,6 +72,16 @@ def enqueue(users, key: str, kind: str, ticket: Ticket | None, params: dict, ste
                 params=canonical_json(params)))
         told += 1
     return told
+
+
+def mark_read(ticket: Ticket, user: User | None) -> int:
+    """Mark `user`'s unread notifications of `ticket` read: acting on the ticket answers them."""
+    if user is None:
+        return 0
+    return db.session.execute(
+        db.update(Notification)
+        .where(Notification.user_id == user.id, Notification.ticket_id == ticket.id, Notification.read_at.is_(None))
+        .values(read_at=now())).rowcount
 
 
 def _base(ticket: Ticket) -> dict:
