@@ -20,12 +20,18 @@ def rows(user, kind: str) -> list[OutboxMessage]:
                                    .order_by(OutboxMessage.id)))
 
 
-def test_round_two_asks_for_feedback_in_other_words_than_round_one(park, clock):
+def in_round_two(park, clock):
+    """A request filed and accepted at 09:00 Tue 17 Nov, handled, rated dissatisfied: round 2 runs."""
     clock(2026, 11, 17, 9, 0)
     t = file_request(park)
     accept(park, t)
     handle(park, t)
     record_feedback(t, park.firm_user, solved="no", rating="dissatisfied", comment="工人未到岗")
+    return t
+
+
+def test_round_two_asks_for_feedback_in_other_words_than_round_one(park, clock):
+    t = in_round_two(park, clock)
     handle(park, t)
     first, second = (render(r.kind, r.params, "en")[0] for r in rows(park.firm_user, "handled"))
     assert first == f"{t.number}: the outcome is recorded, please give your feedback"
@@ -42,11 +48,7 @@ def test_round_two_asks_for_feedback_in_other_words_than_round_one(park, clock):
 
 
 def test_a_reminder_of_round_two_names_its_round(park, clock):
-    clock(2026, 11, 17, 9, 0)
-    t = file_request(park)
-    accept(park, t)
-    handle(park, t)
-    record_feedback(t, park.firm_user, solved="no", rating="dissatisfied", comment="工人未到岗")
+    t = in_round_two(park, clock)
     # Round 2's handle clock (5 working days from Tue 17 Nov: due 24:00 Tue 24 Nov) turns yellow.
     clock(2026, 11, 24, 0, 1)
     assert sweep() == {"handle.yellow.raised": 1}

@@ -9,16 +9,11 @@ from __future__ import annotations
 import pytest
 
 from tickets.extensions import db
-from tickets.models import Notification, OutboxMessage
-from tickets.services import outbox
+from tickets.models import Notification
 from tickets.services.actions import Refused, perform
 
 from .conftest import accept, file_request
-
-
-def deliver_inapp() -> None:
-    for row_id in db.session.scalars(db.select(OutboxMessage.id).filter_by(channel="inapp", status="pending")):
-        assert outbox.deliver(row_id) == "sent"
+from .test_sweep import deliver_inapp
 
 
 def unread(user, ticket=None) -> int:
