@@ -68,3 +68,21 @@ def test_a_note_posted_from_the_ticket_page_reads_the_inbox_entries(park, client
     assert unread(park.hr_official, one) == 0 and unread(park.hr_official) == 1
     inbox = client.get("/inbox/?unread=1").get_data(as_text=True)
     assert two.number in inbox and one.number not in inbox
+
+
+def test_a_notification_delivered_after_its_reader_acted_arrives_read(park, clock):
+    clock(2026, 11, 23, 9, 0)
+    t = file_request(park)
+    accept(park, t)  # the lead is told; the worker has not delivered it yet
+    clock(2026, 11, 23, 9, 5)
+    perform(t, "note", park.hr_official, text="已电话联系企业", visibility="internal")
+    deliver_inapp()
+    assert unread(park.hr_official, t) == 0
+    assert unread(park.firm_user, t) == 1  # the firm has not acted
+    # What is written after the act still arrives unread.
+    clock(2026, 11, 23, 9, 10)
+    perform(t, "ask", park.hr_official, text="请提供岗位清单")
+    clock(2026, 11, 23, 9, 15)
+    perform(t, "reply", park.firm_user, text="见附件")
+    deliver_inapp()
+    assert unread(park.hr_official, t) == 1

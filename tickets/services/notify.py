@@ -84,6 +84,20 @@ def mark_read(ticket: Ticket, user: User | None) -> int:
         .values(read_at=now())).rowcount
 
 
+def acted_since(ticket_id: int | None, user_id: int, since) -> object | None:
+    """When `user_id` last acted on the ticket after `since` (None: not since then).
+
+    A notification delivered after its reader already acted on the ticket (the worker was
+    slow, the demo acted at once) arrives read, as it would have been marked by that act.
+    """
+    if ticket_id is None:
+        return None
+    from ..models import Event
+
+    return db.session.scalar(db.select(db.func.max(Event.at)).where(
+        Event.ticket_id == ticket_id, Event.actor_id == user_id, Event.at > since))
+
+
 def _base(ticket: Ticket) -> dict:
     return {"number": ticket.number, "title": ticket.title, "firm": ticket.firm.name}
 
