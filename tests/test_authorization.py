@@ -74,6 +74,10 @@ EXPECTED = {
     # Signing out ends with the sign-in page for everyone (anonymous: asked to sign in first).
     "auth.logout": only(other=LOGIN),
     "auth.help": SIGNED,
+    # Another role's help (here the inspector's): staff read every role's; a firm only its own.
+    "auth.help_role": only("official", "fin_official", "head", "coordinator", "leader", "inspector", "admin",
+                           other=HIDE),
+    "auth.favicon": EVERYONE,
     "auth.change_password": SIGNED,
     "firm.my_requests": only("firm", "firm_b"),
     "firm.new_request": only("firm", "firm_b"),
@@ -190,7 +194,7 @@ def url_for_row(world, row: str, role: str) -> tuple[str, str]:
     method = "GET" if "GET" in rule.methods else "POST"
     other = "coordinator" if role != "coordinator" else "firm"
     values = {"number": world.number, "attachment_id": world.attachment, "week": world.week, "lang": "zh",
-              "filename": "app.css", "action": "note", "user_id": world.users["firm"].id,
+              "filename": "app.css", "action": "note", "role": "inspector", "user_id": world.users["firm"].id,
               "firm_id": world.firm_id, "dept_id": world.dept_id, "cat_id": world.cat_id,
               "notification_id": world.notes.get(other if row == "inbox.mark_read_foreign" else role,
                                                  world.notes["firm"])}

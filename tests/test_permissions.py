@@ -339,7 +339,8 @@ def test_form_posted_twice_is_applied_once(park, login, client):
 
 # --- every page needs a login ------------------------------------------------------------------
 
-PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.language", "auth.index"}
+# The favicon too: a browser asks for it before anyone signs in.
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.language", "auth.index", "auth.favicon"}
 
 
 def _example_url(app, rule) -> str:

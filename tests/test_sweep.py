@@ -70,10 +70,21 @@ def times(c: Clock) -> tuple[datetime, datetime, datetime]:
     return c.yellow_at, c.due_at, c.red3_at
 
 
-def steps(ticket: Ticket) -> list[tuple[str, str, int]]:
-    """(clock kind, level, deadline version) of every raised step, in the order raised."""
+def steps(ticket: Ticket, skipped: bool = False) -> list[tuple[str, str, int]]:
+    """(clock kind, level, deadline version) of every raised (or skipped) step, in the order written."""
     return [(s.clock_kind, s.level, s.deadline_version) for s in db.session.scalars(
-        db.select(ReminderStep).filter_by(ticket_id=ticket.id).order_by(ReminderStep.id))]
+        db.select(ReminderStep).filter_by(ticket_id=ticket.id, skipped=skipped).order_by(ReminderStep.id))]
+
+
+def deliver_inapp() -> None:
+    for row_id in db.session.scalars(db.select(OutboxMessage.id).filter_by(channel="inapp", status="pending")):
+        assert outbox.deliver(row_id) == "sent"
+
+
+def inbox_of(user) -> list[Notification]:
+    db.session.expire_all()
+    return list(db.session.scalars(db.select(Notification).filter_by(user_id=user.id).where(
+        Notification.key.like("step:%")).order_by(Notification.id)))
 
 
 def step(ticket: Ticket, kind: str, level: str, version: int = 1) -> ReminderStep:
@@ -251,26 +262,67 @@ def test_feedback_clock_reminds_the_firm_then_closes_unconfirmed(park, clock, ca
 # --- a missed sweep ---------------------------------------------------------------
 
 
-def test_a_sweep_missed_for_days_raises_every_missed_level_once_in_order(park, clock, cal):
+def test_a_clock_nine_days_past_due_swept_first_raises_only_red3_once_to_all_it_owes(park, clock, cal):
+    # Due 24:00 Tue 24 Nov; nothing swept since the acceptance (the worker was down) until
+    # Thu 3 Dec, nine days later: yellow, red and red for 3 days are all past at once.
     t = filed_and_accepted(park, clock, 2026, 11, 17)
-    clock(2026, 11, 30, 9, 0)  # nothing swept since the acceptance; red for 3 days since Sat 28 00:00
-    assert sweep() == {"handle.yellow.raised": 1, "handle.red.raised": 1, "handle.red3.raised": 1}
-    assert steps(t) == [("handle", "yellow", 1), ("handle", "red", 1), ("handle", "red3", 1)]
-    assert [d["level"] for d in reminders(t)] == ["yellow", "red", "red3"]
-    check_step(t, "handle", "yellow", [park.hr_official])
-    check_step(t, "handle", "red", [park.hr_official, park.hr_head, park.leader])
-    check_step(t, "handle", "red3", [park.inspector, park.hr_head, park.leader])
+    clock(2026, 12, 3, 9, 0)
+    assert sweep() == {"handle.red3.raised": 1, "handle.yellow.skipped": 1, "handle.red.skipped": 1}
+    assert steps(t) == [("handle", "red3", 1)]
+    assert steps(t, skipped=True) == [("handle", "yellow", 1), ("handle", "red", 1)]
+    for level in ("yellow", "red"):
+        st = step(t, "handle", level)
+        assert st.skipped and st.recipients == 0 and outbox_rows(st) == []
+    # One event, one message each: red3's people and those red would have told (the lead).
+    everyone = [park.inspector, park.hr_head, park.leader, park.hr_official]
+    _st, details = check_step(t, "handle", "red3", everyone)
+    assert len(reminders(t)) == 1 and details["skipped"] == ["yellow", "red"]
+    deliver_inapp()
+    for user in everyone:
+        notes = inbox_of(user)
+        assert [json.loads(n.params)["level"] for n in notes] == ["red3"], user.username
+    # Never sent later either: the skipped steps are owed once, like the raised ones.
+    assert sweep() == {}
+    clock(2026, 12, 20, 9, 0)
+    assert sweep() == {}
+    assert clock_of(t, "handle").next_step_at is None
+    assert len(inbox_of(park.hr_official)) == 1
+    assert verify_all() == (1, [])
+
+
+def test_a_sweep_after_yellow_that_finds_red_and_red3_past_skips_only_red(park, clock, cal):
+    t = filed_and_accepted(park, clock, 2026, 11, 17)
+    clock(2026, 11, 24, 9, 0)
+    assert sweep() == {"handle.yellow.raised": 1}
+    clock(2026, 11, 30, 9, 0)  # red since Wed 25 00:00, red for 3 days since Sat 28 00:00
+    assert sweep() == {"handle.red3.raised": 1, "handle.red.skipped": 1}
+    assert steps(t) == [("handle", "yellow", 1), ("handle", "red3", 1)]
+    assert steps(t, skipped=True) == [("handle", "red", 1)]
+    check_step(t, "handle", "red3", [park.inspector, park.hr_head, park.leader, park.hr_official])
     assert sweep() == {}
     assert verify_all() == (1, [])
 
 
-def test_a_missed_feedback_window_reminds_once_then_closes(park, clock, cal):
+def test_a_sweep_on_time_still_raises_each_level_in_turn(park, clock, cal):
+    # The rule is only for levels found past together: one sweep per level sends each.
+    t = filed_and_accepted(park, clock, 2026, 11, 17)
+    for day, level in ((24, "yellow"), (25, "red"), (28, "red3")):
+        clock(2026, 11, day, 0, 1)
+        assert sweep() == {f"handle.{level}.raised": 1}
+    assert steps(t, skipped=True) == []
+    deliver_inapp()
+    assert [json.loads(n.params)["level"] for n in inbox_of(park.hr_official)] == ["yellow", "red"]
+
+
+def test_a_missed_feedback_window_closes_without_the_late_reminder(park, clock, cal):
     t = filed_and_accepted(park, clock, 2026, 11, 17)
     clock(2026, 11, 18, 10, 0)
     handle(park, t)
     clock(2026, 12, 1, 9, 0)
-    assert sweep() == {"feedback.yellow.raised": 1, "feedback.expired": 1}
+    # The window has closed: the firm is told of the closing only, not that it is near.
+    assert sweep() == {"feedback.yellow.skipped": 1, "feedback.expired": 1}
     assert db.session.get(Ticket, t.id).state == "closed_unconfirmed"
+    assert steps(t) == [] and steps(t, skipped=True) == [("feedback", "yellow", 1)]
     assert sweep() == {}
     assert verify_all() == (1, [])
 
@@ -401,7 +453,7 @@ def test_handle_clock_counts_the_make_up_sunday_and_skips_mid_autumn(park, clock
         datetime(2026, 9, 30, 16, 0),  # red for 3 days: 28, 29, 30 Sep (25 is Mid-Autumn)
     )
     clock(2026, 9, 25, 0, 0)
-    assert sweep() == {"handle.yellow.raised": 1, "handle.red.raised": 1}
+    assert sweep() == {"handle.yellow.skipped": 1, "handle.red.raised": 1}
     clock(2026, 9, 30, 23, 59)
     assert sweep() == {}
     clock(2026, 10, 1, 0, 0)

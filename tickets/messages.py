@@ -40,15 +40,44 @@ def _clock_text(clock: str) -> str:
             "explanation": _("explanation")}.get(clock, clock)
 
 
+def _later_round(p: dict) -> int | None:
+    """The round of a message from the second handling round on (the first one goes unnamed)."""
+    try:
+        r = int(p.get("round") or 1)
+    except (TypeError, ValueError):
+        return None
+    return r if r > 1 else None
+
+
 def _reminder(p: dict) -> str:
     due = _due(p)
     clock = _clock_text(p.get("clock", ""))
+    number = p["number"]
+    r = _later_round(p) if p.get("clock") in ("handle", "feedback") else None
+    if r:
+        # A rework's clocks are new ones: the reader must tell them from round 1's.
+        number = _("%(number)s (handling round %(round)s)", number=number, round=r)
     if p.get("level") == "yellow":
-        return _("%(number)s: the %(clock)s deadline %(due)s is near.", number=p["number"], clock=clock, due=due)
+        return _("%(number)s: the %(clock)s deadline %(due)s is near.", number=number, clock=clock, due=due)
     if p.get("level") == "red":
-        return _("%(number)s: the %(clock)s deadline %(due)s has passed.", number=p["number"], clock=clock, due=due)
+        return _("%(number)s: the %(clock)s deadline %(due)s has passed.", number=number, clock=clock, due=due)
     return _("%(number)s: the %(clock)s deadline %(due)s passed 3 working days ago; it is on the supervision list.",
-             number=p["number"], clock=clock, due=due)
+             number=number, clock=clock, due=due)
+
+
+def _handled(p: dict) -> str:
+    n, r = p.get("number", ""), _later_round(p)
+    if r:
+        return _("%(number)s: the outcome of handling round %(round)s is recorded, please give your feedback",
+                 number=n, round=r)
+    return _("%(number)s: the outcome is recorded, please give your feedback", number=n)
+
+
+def _fed_back(p: dict) -> str:
+    n, r = p.get("number", ""), _later_round(p)
+    if r:
+        return _("%(number)s: the firm gave its feedback on handling round %(round)s", number=n, round=r)
+    return _("%(number)s: the firm gave its feedback", number=n)
 
 
 def subject(kind: str, p: dict) -> str:
@@ -56,10 +85,10 @@ def subject(kind: str, p: dict) -> str:
     texts = {
         "filed": lambda: _("New request %(number)s from %(firm)s", number=n, firm=p.get("firm", "")),
         "accepted": lambda: _("%(number)s accepted; lead official %(lead)s", number=n, lead=p.get("lead", "")),
-        "handled": lambda: _("%(number)s: the outcome is recorded, please give your feedback", number=n),
+        "handled": lambda: _handled(p),
         "rework": lambda: _("%(number)s was rated dissatisfied: handling round %(round)s", number=n,
                             round=p.get("round", "")),
-        "fed_back": lambda: _("%(number)s: the firm gave its feedback", number=n),
+        "fed_back": lambda: _fed_back(p),
         "closed": lambda: _("%(number)s was closed", number=n),
         "question": lambda: _("%(number)s: a question for you", number=n),
         "reply": lambda: _("%(number)s: the firm replied", number=n),

@@ -301,6 +301,18 @@ def queue_scopes(user: User) -> list[str]:
     return out
 
 
+# Help pages (/help/<role>): each user reads the help of the roles they hold; staff (anyone with a
+# role besides firm) also read every other role's, to explain the loop; a firm user reads only the
+# firm's, and the others do not exist for them (404).
+def help_roles(user: User) -> tuple[str, ...]:
+    """The roles whose help `user` may read, in the order of ROLES."""
+    from .models.org import ROLES
+
+    if user.roles - {"firm"}:
+        return ROLES
+    return tuple(r for r in ROLES if user.has(r))
+
+
 def _is_liaison(user: User) -> bool:
     from .models import Firm
 
@@ -340,6 +352,9 @@ ENDPOINTS: dict[str, str] = {
     "auth.language": "public",
     "auth.logout": "signed_in",
     "auth.help": "signed_in",
+    # Which role's help a user may read is help_roles (404 for the others).
+    "auth.help_role": "signed_in",
+    "auth.favicon": "public",
     "auth.change_password": "signed_in",
     "desk.queue": "queue",
     "desk.queue_page": "queue",

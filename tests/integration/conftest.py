@@ -34,7 +34,10 @@ from tickets.timeutil import set_offset
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the venv's bin, where `celery` and `pybabel` live
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-BASE_URL = "https://bihuan.example.test"
+# The worker is given only the port the app is served on, as `make run` serves it on PORT:
+# the links in the e-mails it writes must point there (config.py builds BASE_URL from it).
+PORT = "5901"
+BASE_URL = f"http://127.0.0.1:{PORT}"
 # Real keys, as the worker's development config wants (it refuses the published test keys);
 # the test's app uses them too, so that chains written by the test and the worker both verify.
 AUDIT_KEY = secrets.token_hex(32)
@@ -312,7 +315,8 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
     # clock moved so that it read KNOWN_NOW when the module started. The date is known, time passes.
     offset = timedelta(seconds=round((KNOWN_NOW - system_now()).total_seconds()))
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SMTP_", "OUTBOX_", "CELERY_", "DELIVERY_TEST_", "TEST_", "FLASK_", "BIHUAN_"))}
+           if not k.startswith(("SMTP_", "OUTBOX_", "CELERY_", "DELIVERY_TEST_", "TEST_", "FLASK_", "BIHUAN_"))
+           and k not in ("BASE_URL", "PORT")}
     env.update({
         "BIHUAN_ENV": "development",
         "BIHUAN_INSTANCE": str(root / "instance"),
@@ -325,7 +329,7 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
         "UPLOAD_DIR": str(root / "uploads"),
         "AUDIT_KEY": AUDIT_KEY,
         "SECRET_KEY": SECRET_KEY,
-        "BASE_URL": BASE_URL,
+        "PORT": PORT,
         "OUTBOX_BACKOFF_SECONDS": str(BACKOFF_SECONDS),
         "OUTBOX_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
         "CELERY_TASK_TIME_LIMIT": str(TASK_TIME_LIMIT),

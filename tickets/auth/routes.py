@@ -117,9 +117,3 @@ def language(lang: str):
         current_user.language = lang
         db.session.commit()
     return redirect(safe_next(request.form.get("next")) or url_for("auth.index"))
-
-
-@bp.route("/help")
-def help():
-    """How the loop works, for the roles this user holds."""
-    return render_template("auth/help.html")

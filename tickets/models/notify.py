@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -20,7 +21,9 @@ class ReminderStep(db.Model):
     """One rung of a clock's ladder, owed once per (clock, level, deadline version).
 
     The unique key is what makes two sweeps at the same moment, a redelivered
-    task or a second beat raise nothing twice.
+    task or a second beat raise nothing twice. A sweep that finds a clock past several
+    levels at once raises only the highest; the lower ones are kept as `skipped` rows
+    (nothing sent, ever), so that they stay owed once and are never raised later.
     """
 
     __tablename__ = "reminder_steps"
@@ -36,6 +39,7 @@ class ReminderStep(db.Model):
     deadline_version: Mapped[int] = mapped_column(Integer)
     raised_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     clock: Mapped[Clock] = relationship()
     ticket: Mapped[Ticket] = relationship()

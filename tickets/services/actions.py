@@ -251,8 +251,10 @@ def perform(ticket: Ticket, action: str, actor: User | None, version: int | None
     files = SavedFiles()
     try:
         HANDLERS[action](ticket, actor, data, files)
-        # The notifications it owes go into the outbox in the same transaction.
+        # The notifications it owes go into the outbox in the same transaction; what the actor
+        # was told of this ticket is answered by acting on it.
         notify.on_action(ticket, action, actor.id if actor else None)
+        notify.mark_read(ticket, actor)
         db.session.commit()
     except (StaleDataError, IntegrityError):
         # Two people acting on one ticket at once: the version check, or the unique

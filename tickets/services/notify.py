@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ..audit import canonical_json
 from ..extensions import db
-from ..models import OutboxMessage, Ticket, User, UserRole
+from ..models import Notification, OutboxMessage, Ticket, User, UserRole
+from ..timeutil import now
 
 # Each user gets every notification in the in-app inbox, and by e-mail when
 # they have an address. SMS or DingTalk work notices would be further names here.
@@ -71,6 +72,30 @@ def enqueue(users, key: str, kind: str, ticket: Ticket | None, params: dict, ste
                 params=canonical_json(params)))
         told += 1
     return told
+
+
+def mark_read(ticket: Ticket, user: User | None) -> int:
+    """Mark `user`'s unread notifications of `ticket` read: acting on the ticket answers them."""
+    if user is None:
+        return 0
+    return db.session.execute(
+        db.update(Notification)
+        .where(Notification.user_id == user.id, Notification.ticket_id == ticket.id, Notification.read_at.is_(None))
+        .values(read_at=now())).rowcount
+
+
+def acted_since(ticket_id: int | None, user_id: int, since) -> object | None:
+    """When `user_id` last acted on the ticket after `since` (None: not since then).
+
+    A notification delivered after its reader already acted on the ticket (the worker was
+    slow, the demo acted at once) arrives read, as it would have been marked by that act.
+    """
+    if ticket_id is None:
+        return None
+    from ..models import Event
+
+    return db.session.scalar(db.select(db.func.max(Event.at)).where(
+        Event.ticket_id == ticket_id, Event.actor_id == user_id, Event.at > since))
 
 
 def _base(ticket: Ticket) -> dict:

@@ -4,6 +4,10 @@ Beat runs it every minute; `flask --app wsgi deadlines sweep` runs it once.
 Each step is owed once per (clock, level, deadline version): the unique key of
 `reminder_steps` decides, so concurrent sweeps or a redelivered task raise
 nothing twice. Each raised step is an event on the ticket's record.
+
+A sweep that finds a clock past several levels at once (a day-old deadline after
+the worker was down) sends only the highest, to everyone the levels passed over
+would have told; those are kept as skipped steps, so they are never sent later.
 """
 from __future__ import annotations
 
@@ -47,24 +51,29 @@ def recipients(ticket: Ticket, kind: str, level: str, clock: Clock | None = None
     return []
 
 
-def _next_step_time(clock: Clock, raised: set[str]) -> datetime | None:
+def _next_step_time(clock: Clock, done: set[str]) -> datetime | None:
     for level, attr in LADDER:
         if clock.kind == "feedback" and level == "red3":
             continue
-        if level not in raised:
+        if level not in done:
             return getattr(clock, attr)
     return None
 
 
-def raise_step(clock_id: int, level: str, at: datetime) -> str:
-    """Raise one step in its own transaction: 'raised', 'duplicate' or 'skipped'."""
+def raise_step(clock_id: int, level: str, at: datetime, passed: tuple[str, ...] = ()) -> str:
+    """Raise one step in its own transaction: 'raised', 'duplicate' or 'stopped'.
+
+    `passed` are the lower levels this sweep found past as well: each is kept as a
+    skipped step (never sent), and their people hear of the highest level instead, once.
+    """
     clock = db.session.get(Clock, clock_id)
     if clock is None or clock.stopped_at is not None:
-        return "skipped"
+        return "stopped"
     ticket = clock.ticket
     version = clock.deadline_version
-    users = notify.unique(recipients(ticket, clock.kind, level, clock))
+    users = notify.unique(u for lv in (level, *passed) for u in recipients(ticket, clock.kind, lv, clock))
     try:
+        _skip(clock, passed, at)
         step = ReminderStep(ticket_id=ticket.id, clock_id=clock.id, clock_kind=clock.kind, level=level,
                             deadline_version=version, raised_at=at, recipients=len(users))
         db.session.add(step)
@@ -75,11 +84,11 @@ def raise_step(clock_id: int, level: str, at: datetime) -> str:
         append_event(ticket, None, "reminder", visibility="internal", details={
             "clock": clock.kind, "round": clock.round, "level": level, "deadline_version": version,
             "due": format_time(clock.due_at), "recipients": [u.id for u in users],
-            "supervision_list": supervised,
+            "supervision_list": supervised, "skipped": list(passed),
         })
         # The start too: the message says whether the due time is provisional when it is read.
         params = {"number": ticket.number, "title": ticket.title, "firm": ticket.firm.name,
-                  "clock": clock.kind, "level": level, "due": format_time(clock.due_at),
+                  "clock": clock.kind, "round": clock.round, "level": level, "due": format_time(clock.due_at),
                   "start": format_time(clock.started_at)}
         notify.enqueue(users, f"step:{step.id}", "reminder", ticket, params, step_id=step.id)
         db.session.commit()
@@ -88,6 +97,33 @@ def raise_step(clock_id: int, level: str, at: datetime) -> str:
         db.session.rollback()
         return "duplicate"
     return "raised"
+
+
+def _skip(clock: Clock, levels, at: datetime) -> None:
+    """Keep `levels` of the clock's current deadline version as done without sending them."""
+    for level in levels:
+        db.session.add(ReminderStep(ticket_id=clock.ticket_id, clock_id=clock.id, clock_kind=clock.kind,
+                                    level=level, deadline_version=clock.deadline_version, raised_at=at,
+                                    recipients=0, skipped=True))
+    db.session.flush()
+
+
+def _owed(clock: Clock, at: datetime) -> tuple[list[str], bool]:
+    """The levels of the clock past by `at` and not yet raised or skipped; and whether its window closed.
+
+    A feedback clock has no red step: once due, its window has closed (closed_unconfirmed).
+    """
+    done = set(db.session.scalars(db.select(ReminderStep.level).filter_by(
+        clock_id=clock.id, deadline_version=clock.deadline_version)))
+    owed = []
+    for level, attr in LADDER:
+        if getattr(clock, attr) > at:
+            return owed, False
+        if clock.kind == "feedback" and level != "yellow":
+            return owed, True
+        if level not in done:
+            owed.append(level)
+    return owed, False
 
 
 def _advance(clock_id: int) -> None:
@@ -137,19 +173,21 @@ def sweep(batch: int = 1000) -> dict:
         for clock_id, kind, step_at in rows:
             after = (step_at, clock_id)
             clock = db.session.get(Clock, clock_id)
-            for level, attr in LADDER:
-                if getattr(clock, attr) > at or clock.stopped_at is not None:
-                    break
-                if kind == "feedback" and level != "yellow":
-                    if level == "red":
-                        counts[_expire(perform, clock)] += 1
-                    break
-                exists = db.session.scalar(db.select(ReminderStep.id).filter_by(
-                    clock_id=clock_id, level=level, deadline_version=clock.deadline_version))
-                if exists is None:
-                    outcome = raise_step(clock_id, level, at)
-                    counts[f"{kind}.{level}.{outcome}"] += 1
-                clock = db.session.get(Clock, clock_id)
+            if clock.stopped_at is None:
+                owed, closed = _owed(clock, at)
+                if closed:
+                    # The firm hears that the request closed, not that its window is about to.
+                    outcome = _expire(perform, clock, owed, at)
+                    counts[outcome] += 1
+                    if outcome == "feedback.expired":
+                        counts.update(f"{kind}.{lv}.skipped" for lv in owed)
+                elif owed:
+                    # Only the highest level past is sent; a sweep that comes late (the worker was
+                    # down, the app was off) does not send "due soon" and "overdue" at one moment.
+                    outcome = raise_step(clock_id, owed[-1], at, passed=tuple(owed[:-1]))
+                    counts[f"{kind}.{owed[-1]}.{outcome}"] += 1
+                    if outcome == "raised":
+                        counts.update(f"{kind}.{lv}.skipped" for lv in owed[:-1])
             _advance(clock_id)
         db.session.expire_all()
     run.finished_at = now()
@@ -159,9 +197,10 @@ def sweep(batch: int = 1000) -> dict:
     return dict(counts)
 
 
-def _expire(perform, clock: Clock) -> str:
+def _expire(perform, clock: Clock, passed: list[str], at: datetime) -> str:
     ticket = clock.ticket
     try:
+        _skip(clock, passed, at)
         perform(ticket, "expire", None)
     except (ServiceError, IntegrityError):
         # Closed meanwhile, or another sweep closed it at the same moment (its event
