@@ -105,7 +105,9 @@ LABELS: dict[str, dict[str, object]] = {
         "password": _l("wrong password"), "unknown": _l("no such account"), "inactive": _l("account deactivated"),
     },
     # What a sweep did with a reminder step (Admin → Worker).
-    "step_result": {"raised": _l("raised"), "duplicate": _l("already raised"), "skipped": _l("skipped"),
+    "step_result": {"raised": _l("raised"), "duplicate": _l("already raised"),
+                    "skipped": _l("skipped: a higher level was raised at once"),
+                    "stopped": _l("not raised: the clock had stopped"),
                     "expired": _l("closed without feedback")},
     # Who may read an event of the record.
     "visibility": {"public": _l("Public"), "internal": _l("Internal"), "inspector": _l("Inspectors only")},
