@@ -153,3 +153,20 @@ def test_search_syntax_in_the_query_is_just_text(searchable, park, client, login
     resp = client.get("/desk/tickets", query_string={"scope": "department", "q": q})
     assert resp.status_code == 200
     numbers(resp)
+
+
+def test_going_back_from_the_last_page_walks_the_same_pages(park):
+    from tickets.desk.queries import Filters, queue
+
+    made = [accept(park, file_request(park, title=f"第{i}件")).number for i in range(5)]
+    pages = [queue(park.hr_official, Filters(scope="mine"), page_size=2)]
+    while pages[-1].next:
+        pages.append(queue(park.hr_official, Filters(scope="mine", after=pages[-1].next), page_size=2))
+    assert [[t.number for t in p.tickets] for p in pages] == [made[0:2], made[2:4], made[4:5]]
+    assert pages[0].prev is None and pages[1].prev and pages[2].prev
+    middle = queue(park.hr_official, Filters(scope="mine", before=pages[2].prev), page_size=2)
+    assert [t.number for t in middle.tickets] == made[2:4]
+    assert middle.prev and middle.next
+    start = queue(park.hr_official, Filters(scope="mine", before=middle.prev), page_size=2)
+    assert [t.number for t in start.tickets] == made[0:2]
+    assert start.prev is None and start.next
