@@ -8,10 +8,10 @@ import re
 import pytest
 
 from tickets.extensions import db
-from tickets.models import Ticket, TicketCounter
+from tickets.models import TicketCounter
 from tickets.services.actions import perform
 
-from .conftest import Park, accept, app_on, file_request, handle
+from .conftest import accept, app_on, file_request, handle
 from .pg import TempPostgres
 
 
