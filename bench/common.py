@@ -58,6 +58,18 @@ def make_app(url: str, **extra):
     return create_app(cfg)
 
 
+def add_hello(app) -> None:
+    """/__hello on the bench app only: the floor every page is measured against.
+
+    Every endpoint needs its rule in tickets/permissions.ENDPOINTS (unknown ones are refused):
+    this one is public, and only in the bench's process.
+    """
+    from tickets.permissions import ENDPOINTS
+
+    ENDPOINTS["bench_hello"] = "public"
+    app.add_url_rule("/__hello", "bench_hello", lambda: "hello")
+
+
 def create_schema() -> None:
     """db.create_all() and the reference data (departments, categories), in an app context."""
     from tickets.extensions import db

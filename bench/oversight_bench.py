@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import OUT, Park, Stopwatch, create_schema, database, load, machine, make_app, versions  # noqa: E402
+from bench.common import OUT, Park, Stopwatch, add_hello, create_schema, database, load, machine, make_app, versions  # noqa: E402
 from bench.oversight_seed import seed  # noqa: E402
 
 PASSWORD = "bench-password"  # bench.common.Park's
@@ -65,7 +65,7 @@ def prepare(size: int, args, stack) -> dict:
 
     url = stack.enter_context(database(args.db, f"oversight-{size}.db"))
     app = make_app(url, WTF_CSRF_ENABLED=False)
-    app.add_url_rule("/__hello", "bench_hello", lambda: "hello")  # the bench app's only: the floor
+    add_hello(app)
     print(f"\n== {size:,} tickets ({args.db}: {url.split('@')[-1]}; {versions(url)})", flush=True)
     with app.app_context():
         watch = Stopwatch()

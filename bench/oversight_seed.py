@@ -26,7 +26,8 @@ OPEN_OLD_EVERY = 300
 T_COLS = ("id", "number", "firm_id", "submitter_id", "channel", "category_id", "title", "description", "urgency",
           "contact_name", "contact_phone", "state", "lead_id", "department_id", "round", "follows_id", "created_at",
           "closed_at", "transfer_count", "extension_count", "clock_kind", "yellow_at", "due_at", "red3_at",
-          "queue_due_at", "solved", "rating", "supervised_at", "head_hash", "event_count", "version")
+          "queue_due_at", "solved", "rating", "supervised_at", "head_hash", "event_count", "version",
+          "search_text")
 C_COLS = ("id", "ticket_id", "kind", "round", "started_at", "limit_days", "yellow_at", "due_at", "red3_at",
           "original_due_at", "stopped_at", "deadline_version", "next_step_at", "notice_id")
 H_COLS = ("id", "ticket_id", "round", "outcome", "what_was_done", "contact_method", "contacted_on",
@@ -230,7 +231,7 @@ def seed(n: int, per_day: int, park: Park) -> dict:
                 T(in_force[5]) if in_force else None, T(in_force[6]) if in_force else None,
                 T(in_force[5]) if in_force else stamp(NO_DUE), final.get("solved") if fate == "fed_back" else None,
                 final.get("rating") if fate == "fed_back" else None,
-                None if supervised is None else T(supervised), "", 0, 1))
+                None if supervised is None else T(supervised), "", 0, 1, ""))
         with conn.begin():
             for name, batch in rows.items():
                 for i in range(0, len(batch), BATCH):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -72,11 +73,12 @@ def known_now():
     set_now(None)
 
 
-@pytest.fixture
-def app(tmp_path):
+@contextmanager
+def app_on(url: str, tmp_path):
+    """An app on a fresh schema at `url` (SQLite file or PostgreSQL), with the reference data."""
     class Cfg(TestingConfig):
         UPLOAD_DIR = str(tmp_path / "uploads")
-        SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{tmp_path / 'test.db'}")
+        SQLALCHEMY_DATABASE_URI = url
 
     app = create_app(Cfg)
 
@@ -98,6 +100,12 @@ def app(tmp_path):
         _db.session.remove()
         drop_everything()
     set_now(None)
+
+
+@pytest.fixture
+def app(tmp_path):
+    with app_on(os.environ.get("TEST_DATABASE_URL", f"sqlite:///{tmp_path / 'test.db'}"), tmp_path) as app:
+        yield app
 
 
 def drop_everything() -> None:

@@ -202,7 +202,7 @@ def run_loop(browser, server, artifacts) -> None:
     inspector = new_page(browser, server, "inspector")
     sign_in(inspector, server, "inspector", zh)
     inspector.goto("/desk/tickets?scope=all&state=all")
-    inspector.get_by_label(zh("Number or firm"), exact=True).fill(number)
+    inspector.get_by_label(zh("Search"), exact=True).fill(number)
     inspector.get_by_role("button", name=zh("Filter"), exact=True).click()
     row = inspector.locator(f"[data-testid=queue] tr[data-number='{number}']")
     expect(row).to_be_visible()

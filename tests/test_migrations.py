@@ -6,6 +6,7 @@ from flask_migrate import upgrade
 from config import TestingConfig
 from tickets import create_app
 from tickets.extensions import db
+from tickets.models.search import include_name
 
 
 def test_upgrade_builds_the_schema_of_the_models(tmp_path):
@@ -16,5 +17,5 @@ def test_upgrade_builds_the_schema_of_the_models(tmp_path):
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name}), db.metadata)
     assert diff == [], f"models and migrations differ: {diff}"

@@ -14,6 +14,7 @@ from config import TestingConfig
 from tickets import create_app
 from tickets.audit import verify_all
 from tickets.extensions import db
+from tickets.models.search import include_name
 from tickets.models import Event, Ticket
 from tickets.reference import ensure_reference_data
 from tickets.services.actions import record_feedback
@@ -40,7 +41,7 @@ def _scenario(url: str) -> list[tuple[str, int, str]]:
         db.drop_all()
         upgrade()
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name}), db.metadata)
         assert diff == [], f"models and migrations differ on {url.split(':')[0]}: {diff}"
         ensure_reference_data()
         seed_year(2026)

@@ -14,13 +14,14 @@ from ..extensions import db
 from ..labels import choices
 from ..forms_common import RequestForm, already_filed, category_choices, uploads_from
 from ..models import Category, Department, Firm
-from ..permissions import may_file_for, queue_scopes
+from ..permissions import may_file_for, may_open, queue_scopes
 from ..services.approvals import inbox as approvals_inbox
 from ..services.common import parse_id
 from ..services.errors import AlreadyFiled, ServiceError
 from ..services.filing import file_ticket
 from . import bp
-from .queries import Filters
+from .queries import PARTS, Filters
+from .queries import queue as run_queue
 
 SCOPE_LABELS = {
     "mine": _l("My queue"),
@@ -35,12 +36,19 @@ def queue_page():
     return redirect(url_for("desk.queue"))
 
 
+PART_LABELS = {
+    "todo": _l("To do"),
+    "waiting": _l("Waiting for the firm"),
+}
+
+
 @bp.route("/tickets")
 def queue():
     scopes = queue_scopes(current_user)
     scope = request.args.get("scope") or scopes[0]
     if scope not in scopes:
         abort(403)
+    part = request.args.get("part", "")
     f = Filters(
         scope=scope,
         state=request.args.get("state", ""),
@@ -48,24 +56,29 @@ def queue():
         department_id=parse_id(request.args.get("department")),
         level=request.args.get("level", ""),
         q=request.args.get("q", "")[:100],
-        after=request.args.get("after", ""),
+        after=request.args.get("after", "")[:80],
+        before=request.args.get("before", "")[:80],
+        part=part if part in PARTS else "todo",
     )
-    from .queries import queue as run_queue
-
-    tickets, cursor = run_queue(current_user, f)
-    locale = str(get_locale())
-    args = {k: v for k, v in request.args.items() if k != "after"}
+    page = run_queue(current_user, f)
+    # What needs this official beside the tickets they lead: the requests they decide.
+    approvals = 0
+    if scope == "mine" and f.part == "todo" and may_open(current_user, "desk.approvals"):
+        approvals = sum(len(reqs) for reqs in approvals_inbox(current_user))
+    args = {k: v for k, v in request.args.items() if k not in ("after", "before")}
     return render_template(
         "desk/queue.html",
-        tickets=tickets,
-        cursor=cursor,
+        page=page,
+        tickets=page.tickets,
         f=f,
         scopes=scopes,
         scope_labels=SCOPE_LABELS,
+        part_labels=PART_LABELS,
+        approvals=approvals,
         args=args,
         categories=db.session.scalars(db.select(Category).order_by(Category.position, Category.id)).all(),
         departments=db.session.scalars(db.select(Department).order_by(Department.id)).all(),
-        locale=locale,
+        locale=str(get_locale()),
     )
 
 

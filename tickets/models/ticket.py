@@ -103,6 +103,9 @@ class Ticket(db.Model):
     # The head of the event chain, so that a deleted last event is caught.
     head_hash: Mapped[str] = mapped_column(String(64), default="")
     event_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The number's digits and the words of title and description, segmented (tickets/segment.py)
+    # and kept by tickets/models/search.py; the full-text index of each database reads it.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Optimistic locking: every UPDATE checks and bumps it.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
