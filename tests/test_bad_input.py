@@ -617,7 +617,7 @@ def test_messages_in_chinese(app, park, login, clock):
     before = snapshot(app)
     resp = client.post(f"/tickets/{t.number}/do/handle", data=handle_data(old_version))
     assert resp.status_code == 409
-    assert alert_texts(resp) == ["该诉求刚刚已被他人修改。页面现已显示其最新状态，请核对后重试。"]
+    assert alert_texts(resp) == ["该诉求已被他人修改。页面现已显示其最新状态，请核对后重试。"]
     assert snapshot(app) == before
 
 

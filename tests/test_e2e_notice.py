@@ -123,7 +123,7 @@ def run(browser, server, artifacts) -> None:
     expect(inspector.get_by_test_id("notice-status")).to_have_attribute("data-status", "concluded")
     expect(inspector.get_by_test_id("notice-explanation")).to_contain_text("已于本周补齐 10 名焊工")
     inspector.get_by_test_id("print-link").click()
-    expect(inspector.get_by_test_id("print-title")).to_have_text("督办单")
+    expect(inspector.get_by_test_id("print-title")).to_have_text("督办通知")
     expect(inspector.get_by_test_id("notice-number")).to_have_text(notice)
     inspector.screenshot(path=str(artifacts / "notice-2-print-zh.png"), full_page=True)
     inspector.goto("/notices/?status=concluded")

@@ -1,4 +1,4 @@
-"""Supervision notices (督办单): the lifecycle, the refusals, the explanation clock, the numbers.
+"""Supervision notices (督办通知): the lifecycle, the refusals, the explanation clock, the numbers.
 
 Expected values are written out here from DESIGN.md and the oversight issue, never taken
 from the code's helpers. Times: Shanghai is UTC+8 all year, so 24:00 of a Shanghai day is
@@ -218,7 +218,7 @@ def test_notice_page_print_and_list(park, clock, cal, login, client):
 
     login(park.inspector)
     html = client.get("/notices/DB-2026-0001/print").get_data(as_text=True)
-    for text in ("督办单", "DB-2026-0001", "〔2026〕1号", "××园区纪工委", t.number, "REASON-7310", "2026年11月23日",
+    for text in ("督办通知", "DB-2026-0001", "〔2026〕1号", "××园区纪工委", t.number, "REASON-7310", "2026年11月23日",
                  "2026年11月19日", "Hr Off", "Hr Head", "/static/notice-print.css"):
         assert text in html, text
     # The print stylesheet is a static file (the CSP allows no inline style).
