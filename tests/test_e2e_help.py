@@ -25,8 +25,8 @@ def test_every_role_reads_its_help_from_the_navigation(live_server, browser, art
     for role, who in USERS.items():
         page = new_page(browser, live_server, f"help-{role}-{lang}", viewport=viewport,
                         locale="zh-CN" if lang == "zh" else "en-US")
-        sign_in(page, live_server, who, translator("zh"))
-        if lang == "en":
+        sign_in(page, live_server, who, t)   # the sign-in page speaks the browser's language
+        if lang == "en":   # signed in, the user's stored language (zh): switch it as a user would
             page.get_by_test_id("language").click()
             expect(page.locator("html")).to_have_attribute("lang", "en")
         page.locator("header nav").get_by_role("link", name=t("Help"), exact=True).click()

@@ -55,6 +55,10 @@ def test_official_to_do_and_search_in_a_real_browser(browser, live_server, artif
     page = new_page(browser, live_server, f"official-{lang}", viewport=WIDE, locale=locale)
     try:
         sign_in(page, live_server, "hr_official", t)
+        # Signed in, the page speaks the user's stored language (zh): switch it as a user would.
+        if page.locator("html").get_attribute("lang") != ("zh-CN" if lang == "zh" else "en"):
+            page.get_by_test_id("language").click()
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN" if lang == "zh" else "en")
         page.get_by_role("link", name=t("Tickets"), exact=True).click()
         page.get_by_role("link", name=t("My queue"), exact=True).click()
 

@@ -147,7 +147,7 @@ def test_event_log_csv(month, login):
     assert feedback[8] == "Round: 1; Solved: Yes; Rating: Satisfied; Comment: 谢谢"
     assert re.fullmatch(r"[0-9a-f]{64}", feedback[9])
     assert rows[3][3] == "system"  # the clock starts without an actor
-    assert re.fullmatch(r"Clock: Handling; Round: 1; Due: 2026-11-\d\d 24:00; Working days: \d+", rows[3][8])
+    assert re.fullmatch(r"Clock: Handling deadline; Round: 1; Due: 2026-11-\d\d 24:00; Working days: \d+", rows[3][8])
     assert rows[1][8] == "Title: 招工难：急需焊工; Channel: Web form; Urgency: Normal; Category: Labor shortage"
     # The payload title is inside the details cell, which starts with "Title:": nothing runs.
     assert rows[8][8].startswith("Title: " + PAYLOAD)
@@ -405,7 +405,7 @@ def test_xlsx_prints_on_a4_landscape_with_its_header_on_every_page(month, login,
 
 @pytest.mark.parametrize("language, name, sheet", [
     ("en", "Ticket ledger 2026-11-01 to 2026-11-30.xlsx", "Ticket ledger"),
-    ("zh", "诉求台账 2026-11-01", "诉求台账"),
+    ("zh", "诉求台账（2026-11-01至2026-11-30）", "诉求台账"),
 ])
 def test_one_file_name_in_the_readers_language(month, login, language, name, sheet):
     client = login(month.inspector)

@@ -114,7 +114,8 @@ LABELS: dict[str, dict[str, object]] = {
     # A decision recorded in an event (an extension, a transfer, an exclusion).
     "decision": {"approve": _l("Approved"), "deny": _l("Denied"), "confirm": _l("Confirmed"),
                  "refuse": _l("Refused")},
-    "boolean": {True: _l("Yes"), False: _l("No")},
+    # A plain yes or no (a context of its own: "No" as an answer to "solved?" is 未解决).
+    "boolean": {True: _p("boolean", "Yes"), False: _p("boolean", "No")},
 }
 
 

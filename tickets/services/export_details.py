@@ -63,6 +63,8 @@ FIELDS: dict[str, tuple[object, str] | None] = {
     "level": (_l("Warning level"), "label:level"),
     "recipients": (_l("Sent to"), "users"),
     "supervision_list": (_l("On the supervision list"), "label:boolean"),
+    # The lower levels a sweep found passed at once and did not send (only the highest is sent).
+    "skipped": (_l("Levels skipped"), "levels"),
     "changed_day": (_l("Changed day"), "text"),
     "from_key": (_l("Former key"), "text"),
     "to_key": (_l("New key"), "text"),
@@ -92,6 +94,8 @@ def _value(how: str, value, names, locale: str) -> str:
         names.load_users(value)
         return "、".join(names.users.get(i, "—") for i in value) if locale == "zh" else \
             ", ".join(names.users.get(i, "—") for i in value)
+    if how == "levels":
+        return ("、" if locale == "zh" else ", ").join(label("level", v) for v in value) or "—"
     if how == "attachments":
         return ", ".join(str(a.get("name", "")) for a in value)
     return str(value)
