@@ -30,6 +30,7 @@ from .test_e2e_loop import TIMEOUT, new_page, sign_in
 
 WIDE = {"width": 1366, "height": 900}
 NARROW = {"width": 760, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 def set_up(server) -> None:
@@ -63,12 +64,14 @@ def tab_count(page, tab: str) -> str:
     return page.get_by_test_id(f"tab-{tab}").get_attribute("data-count")
 
 
+@pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["1366", "390"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_inspector_reads_a_month_from_the_desk(browser, live_server, artifacts, lang):  # noqa: F811
+def test_the_inspector_reads_a_month_from_the_desk(browser, live_server, artifacts, lang, viewport):  # noqa: F811
     expect.set_options(timeout=TIMEOUT)
     t = translator(lang)
     set_up(live_server)
-    page = new_page(browser, live_server, f"inspector-{lang}", viewport=WIDE,
+    width = viewport["width"]
+    page = new_page(browser, live_server, f"inspector-{lang}-{width}", viewport=viewport,
                     locale="zh-CN" if lang == "zh" else "en-US")
     try:
         # The sign-in page follows the browser's language; after it, the user's stored one (zh) holds.
@@ -96,27 +99,27 @@ def test_the_inspector_reads_a_month_from_the_desk(browser, live_server, artifac
         expect(page).to_have_url(re.compile(r"tab=rejected.*from=2026-11-01|from=2026-11-01.*tab=rejected"))
         expect(page.get_by_test_id("count")).to_have_text("3")
         expect(page.locator("[data-testid=desk-list] tbody tr")).to_have_count(3)
-        assert page.evaluate("document.documentElement.scrollWidth") <= WIDE["width"]
-        page.screenshot(path=str(artifacts / f"desk-month-{lang}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+        page.screenshot(path=str(artifacts / f"desk-month-{lang}-{width}.png"), full_page=True)
+        if viewport is WIDE:  # the layout of a desktop window
+            # A narrower window squeezes the columns, never to a name or category one character wide.
+            page.set_viewport_size(NARROW)
+            page.get_by_test_id("tab-overdue").click()
+            expect(page.locator("[data-testid=desk-list] tbody tr")).to_have_count(5)
+            narrowest = page.evaluate("""() => Math.min(...[...document.querySelectorAll(
+                '[data-testid=desk-list] tbody td')].map(td => td.getBoundingClientRect().width /
+                parseFloat(getComputedStyle(td).fontSize)))""")
+            assert narrowest >= 4.5, f"a column is {narrowest:.1f} characters wide"
+            page.set_viewport_size(WIDE)
 
-        # A narrower window squeezes the columns, never to a name or category one character wide.
-        page.set_viewport_size(NARROW)
-        page.get_by_test_id("tab-overdue").click()
-        expect(page.locator("[data-testid=desk-list] tbody tr")).to_have_count(5)
-        narrowest = page.evaluate("""() => Math.min(...[...document.querySelectorAll(
-            '[data-testid=desk-list] tbody td')].map(td => td.getBoundingClientRect().width /
-            parseFloat(getComputedStyle(td).fontSize)))""")
-        assert narrowest >= 4.5, f"a column is {narrowest:.1f} characters wide"
-        page.set_viewport_size(WIDE)
-
-        page.locator("[data-nav='rates.dashboard']").click()
-        expect(page.get_by_test_id("ranking")).to_be_visible()
-        assert page.evaluate("document.documentElement.scrollWidth") <= WIDE["width"]
-        for box in page.locator(".table-scroll").all():
-            width, inner = box.evaluate("e => [e.scrollWidth, e.clientWidth]")
-            assert width <= inner, f"a rates table is wider than the page ({width} > {inner} px)"
-        page.screenshot(path=str(artifacts / f"rates-1366-{lang}.png"), full_page=True)
+            page.locator("[data-nav='rates.dashboard']").click()
+            expect(page.get_by_test_id("ranking")).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= WIDE["width"]
+            for box in page.locator(".table-scroll").all():
+                full, inner = box.evaluate("e => [e.scrollWidth, e.clientWidth]")
+                assert full <= inner, f"a rates table is wider than the page ({full} > {inner} px)"
+            page.screenshot(path=str(artifacts / f"rates-1366-{lang}.png"), full_page=True)
     except BaseException:
-        page.screenshot(path=str(artifacts / f"failure-desk-month-{lang}.png"), full_page=True)
+        page.screenshot(path=str(artifacts / f"failure-desk-month-{lang}-{width}.png"), full_page=True)
         raise
     assert not live_server.errors and not live_server.page_problems

@@ -19,6 +19,7 @@ from .conftest_browser import (  # noqa: F401  (fixtures: artifacts, browser, li
 from .test_e2e_loop import TIMEOUT, new_page, sign_in
 
 WIDE = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 def seed(server) -> dict:
@@ -47,12 +48,15 @@ def rows(page):
     return page.locator("[data-testid=queue] tr[data-number]")
 
 
+@pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["1366", "390"])
 @pytest.mark.parametrize("lang, locale", [("zh", "zh-CN"), ("en", "en-US")])
-def test_official_to_do_and_search_in_a_real_browser(browser, live_server, artifacts, lang, locale):  # noqa: F811
+def test_official_to_do_and_search_in_a_real_browser(browser, live_server, artifacts, lang, locale,  # noqa: F811
+                                                     viewport):
     expect.set_options(timeout=TIMEOUT)
     t = translator(lang)
     made = seed(live_server)
-    page = new_page(browser, live_server, f"official-{lang}", viewport=WIDE, locale=locale)
+    width = viewport["width"]
+    page = new_page(browser, live_server, f"official-{lang}-{width}", viewport=viewport, locale=locale)
     try:
         sign_in(page, live_server, "hr_official", t)
         # Signed in, the page speaks the user's stored language (zh): switch it as a user would.
@@ -67,7 +71,8 @@ def test_official_to_do_and_search_in_a_real_browser(browser, live_server, artif
         expect(page.locator(f"[data-testid=queue] tr[data-number='{made['todo']}']")).to_be_visible()
         expect(page.get_by_test_id("count-todo")).to_have_text("1")
         expect(page.get_by_test_id("count-waiting")).to_have_text("2")
-        page.screenshot(path=str(artifacts / f"queue-todo-1366-{lang}.png"), full_page=True)
+        page.screenshot(path=str(artifacts / f"queue-todo-{width}-{lang}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
 
         # Waiting for the firm: the open question and the outcome to rate.
         page.locator("[data-testid=parts] a[data-part=waiting]").click()
@@ -93,6 +98,6 @@ def test_official_to_do_and_search_in_a_real_browser(browser, live_server, artif
         expect(rows(page)).to_have_count(0)
         expect(page.get_by_test_id("count-todo")).to_have_text("0")
     except BaseException:
-        page.screenshot(path=str(artifacts / f"failure-queue-{lang}.png"), full_page=True)
+        page.screenshot(path=str(artifacts / f"failure-queue-{lang}-{width}.png"), full_page=True)
         raise
     assert live_server.errors == [] and live_server.page_problems == []

@@ -190,8 +190,10 @@ def test_pages_print_and_xlsx(week48, client, login):
                        "办理轮次", "评价", "是否解决")
     assert [r[0] for r in rows[1:]] == ["2026-000001", "2026-000006", "2026-000007", "2026-000003",
                                         "2026-000010", "2026-000011", "2026-000005", "2026-000008"]
+    # The due column holds Excel dates: a deadline at 24:00 is the date of its last day.
     assert rows[1] == ("2026-000001", "甲公司", "招工难一", "用工招工", "人力资源和社会保障局", "Hr Off", "办理中",
-                       "2026-11-09 24:00", "超期3个工作日以上", 1, None, None)
+                       datetime(2026, 11, 9), "超期3个工作日以上", 1, None, None)
+    assert ws["H2"].is_date and ws["H2"].number_format == "yyyy-mm-dd"
     closed = list(wb["办结诉求"].iter_rows(values_only=True))
     assert closed[1][:3] == ("2026-000002", "甲公司", "招工难二") and closed[1][10:] == ("满意", "已解决")
     assert [r[0] for r in list(wb["新增诉求"].iter_rows(values_only=True))[1:]] == [

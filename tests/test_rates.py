@@ -72,12 +72,14 @@ from tickets.extensions import db
 from tickets.models import Clock, Event
 from tickets.reference import ensure_reference_data
 from tickets.services.actions import perform, record_feedback
+from tickets.services.rates import export as rates_export
 from tickets.services.calendar import seed_year
 from tickets.services.rates import Period, compute, parse_period, trend
 from tickets.services.rates import export
 from tickets.timeutil import from_local, set_now
 
 from .conftest import PASSWORD, Park, accept, drop_everything, file_request, handle
+from .conftest_browser import translator
 
 AT = from_local(datetime(2026, 12, 10, 9))
 
@@ -536,9 +538,14 @@ def test_download_csv_and_xlsx(world, client, tmp_path):
     path = tmp_path / "rates.xlsx"
     path.write_bytes(resp.data)
     ws = load_workbook(path).active
+    # For people: headed in the reader's language (the inspector reads Chinese), no key column.
     got = dict(zip([cell.value for cell in ws[1]], [cell.value for cell in ws[2]]))
-    assert (got["on_time_handling_numerator"], got["on_time_handling_denominator"],
-            got["on_time_handling_rate"]) == (8, 11, 72.7)
+    zh = translator("zh")
+    handling = zh("On-time handling")
+    assert (got[f"{handling}：分子"], got[f"{handling}：分母"], got[f"{handling}：比率（%）"]) == (8, 11, 72.7)
+    assert got[zh("Grouped by")] == zh("Total") and got[zh("Unit")] == zh("Total")
+    assert not any(str(v).startswith(("on_time", "unit")) for v in got)
+    assert ws.freeze_panes == "A2" and ws.page_setup.orientation == "landscape"
     assert c.get("/rates/download?from=x&format=csv").status_code == 400
 
 
@@ -558,8 +565,12 @@ def test_cli_csv_and_xlsx(world, tmp_path):
                                  "--output", str(out)])
     assert result.exit_code == 0, result.output
     ws = load_workbook(out).active
-    got = dict(zip([cell.value for cell in ws[1]], [cell.value for cell in ws[2]]))
-    assert (got["unit"], got["on_time_acceptance_numerator"], got["on_time_acceptance_denominator"]) == ("total", 1, 1)
+    rows = list(ws.iter_rows(values_only=True))
+    names = rates_export.headings()
+    wanted = [c for c in rates_export.columns() if c != "unit"]
+    assert list(rows[0]) == [names[c] for c in wanted]
+    got = dict(zip(wanted, rows[1]))
+    assert (got["on_time_acceptance_numerator"], got["on_time_acceptance_denominator"]) == (1, 1)
     result = runner.invoke(args=["report", "rates", "--from", "2026-10-01", "--to", "2026-10-31", "--format", "xlsx"])
     assert result.exit_code != 0
     result = runner.invoke(args=["report", "rates", "--from", "2026-10-31", "--to", "2026-10-01"])

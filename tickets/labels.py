@@ -109,6 +109,18 @@ LABELS: dict[str, dict[str, object]] = {
                     "skipped": _l("skipped: a higher level was raised at once"),
                     "stopped": _l("not raised: the clock had stopped"),
                     "expired": _l("closed without feedback")},
+    # How the rates group their rows.
+    "rate_by": {"department": _l("Department"), "official": _l("Official"), "category": _l("Category"),
+                "week": _l("Week"), "month": _l("Month"), "total": _l("Total")},
+    # The counts the rates show beside a measure (the parts of a numerator, what is counted apart).
+    "rate_detail": {
+        "extended_rounds": _l("Extended rounds"), "extended_on_time": _l("Extended rounds handled on time"),
+        "rounds_open_late": _l("Rounds late and still open"),
+        "rounds_closed_unhandled": _l("Rounds closed by force before an outcome"),
+        "solved_partly": _l("Solved partly"), "rated_satisfied": _l("Rated satisfied"),
+        "rated_basically": _l("Rated basically satisfied"), "dissatisfied_ratings": _l("Dissatisfied ratings"),
+        "excluded_ratings": _l("Ratings excluded after review"),
+    },
     # Who may read an event of the record.
     "visibility": {"public": _l("Public"), "internal": _l("Internal"), "inspector": _l("Inspectors only")},
     # A decision recorded in an event (an extension, a transfer, an exclusion).

@@ -6,8 +6,8 @@ import io
 from flask import render_template, request, send_file
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
+from ..labels import table
 from ..services.errors import InvalidInput
 from ..services.rates import BY, MEASURES, compute, export, month_of, parse_period, today, trend
 from ..services.rates.period import shortcuts
@@ -16,8 +16,7 @@ from ..services.rates.report import (APART_NOTE, MIN_DENOMINATOR, REVIEW_NOTE, S
 from . import bp
 from .chart import line_chart
 
-BY_LABELS = {"department": _l("Department"), "official": _l("Official"), "category": _l("Category"),
-             "week": _l("Week"), "month": _l("Month"), "total": _l("Total")}
+BY_LABELS = table("rate_by")
 TREND = ("on_time_handling", "resolution", "satisfaction")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -41,8 +41,37 @@ def safe(value):
     return value
 
 
+def _due_cell(text):
+    """The snapshot's due text ("2026-11-09 24:00") as an Excel date: 24:00 is the date of that day."""
+    if not text:
+        return None
+    day, _sep, clock = str(text).partition(" ")
+    try:
+        if clock in ("", "24:00"):
+            return datetime.strptime(day, "%Y-%m-%d").date()
+        return datetime.strptime(f"{day} {clock}", "%Y-%m-%d %H:%M")
+    except ValueError:
+        return safe(str(text))
+
+
 def _row(item: dict) -> list:
-    return [safe(label(key, item.get(key)) or None if key in CODES else item.get(key)) for _h, key, _w in COLUMNS]
+    out = []
+    for _h, key, _w in COLUMNS:
+        if key in CODES:
+            out.append(safe(label(key, item.get(key)) or None))
+        elif key == "due":
+            out.append(_due_cell(item.get(key)))
+        else:
+            out.append(safe(item.get(key)))
+    return out
+
+
+def _append(ws, item: dict) -> None:
+    ws.append(_row(item))
+    for cell in ws[ws.max_row]:
+        fmt = sheets.number_format(cell.value)
+        if fmt:
+            cell.number_format = fmt
 
 
 def _header(ws, headers, widths) -> None:
@@ -131,12 +160,12 @@ def _workbook(data: dict) -> bytes:
     _header(ws, [h for h, _k, _w in COLUMNS], [w for _h, _k, w in COLUMNS])
     for group in data["open"]:
         for item in group["items"]:
-            ws.append(_row(item))
+            _append(ws, item)
     for key, title in SECTIONS:
         ws = wb.create_sheet(title)
         _header(ws, [h for h, _k, _w in COLUMNS], [w for _h, _k, w in COLUMNS])
         for item in data[key]:
-            ws.append(_row(item))
+            _append(ws, item)
     if data.get("rates"):  # lists built before the rates joined the snapshot have none
         _rates(wb.create_sheet("办理指标"), data["rates"])
     out = BytesIO()

@@ -2,8 +2,10 @@
 
 JSON gives each measure as {"numerator": n, "denominator": d, "rate": r} under its name
 (on_time_acceptance, on_time_handling, resolution, satisfaction, first_time_satisfaction,
-participation, rework, transfers_per_ticket); CSV and XLSX give the same figures flat, as
-<name>_numerator, <name>_denominator and <name>_rate columns.
+participation, rework, transfers_per_ticket); CSV gives the same figures flat, as
+<name>_numerator, <name>_denominator and <name>_rate columns: both are formats for programs,
+with stable keys. XLSX is for people: the same columns in the same order (without the unit's
+key), headed in the reader's language, with the page setup of every export.
 """
 from __future__ import annotations
 
@@ -89,16 +91,48 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
+def headings() -> dict[str, str]:
+    """Each column of columns() in the reader's language."""
+    from ...labels import label
+    from .report import STAGE_LABELS
+
+    out = {"from": _("First day"), "to": _("Last day"), "by": _("Grouped by"), "unit": "", "label": _("Unit")}
+    for m in MEASURES:
+        out[f"{m.key}_numerator"] = _("%(measure)s: numerator", measure=m.label)
+        out[f"{m.key}_denominator"] = _("%(measure)s: denominator", measure=m.label)
+        out[f"{m.key}_rate"] = (_("%(measure)s: ratio", measure=m.label) if m.ratio
+                                else _("%(measure)s: rate (%%)", measure=m.label))
+    out |= {d: label("rate_detail", d) for d in DETAILS}
+    out |= {s: _("Counted apart: %(state)s", state=label("state", s)) for s in APART}
+    for stage in STAGES:
+        name = STAGE_LABELS[stage]
+        out[f"{stage}_days_n"] = _("%(stage)s: steps timed", stage=name)
+        out[f"{stage}_days_median"] = _("%(stage)s: median working days", stage=name)
+        out[f"{stage}_days_p90"] = _("%(stage)s: 90th percentile, working days", stage=name)
+    return out
+
+
 def to_xlsx(report: Report) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    from ...labels import label
+    from .. import sheets
 
     wb = Workbook()
     ws = wb.active
     ws.title = _("Rates")[:31]
-    ws.append(columns())
+    shown = [c for c in columns() if c != "unit"]
+    names = headings()
+    ws.append([names[c] for c in shown])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
     for rec in records(report):
         rec["label"] = _neutral(rec["label"])
-        ws.append([rec[c] for c in columns()])
+        rec["by"] = label("rate_by", rec["by"])
+        ws.append([rec[c] for c in shown])
+    sheets.print_setup(ws, [11, 11, 10, 24] + [12] * (len(shown) - 4))
     if report.hidden:
         ws.append([])
         ws.append([hidden_note(report)])
