@@ -15,6 +15,7 @@ from tickets.extensions import db
 from tickets.services import desk
 from tickets.services.rates.period import Period
 
+from .conftest_browser import translator
 from .test_desk import N, data, numbers  # noqa: F401  (data: the fixture)
 
 
@@ -82,7 +83,8 @@ def test_the_page_counts_follow_the_range_and_keep_it_in_every_link(data, client
     # The tab links and the shortcuts carry the range; "any date" drops it and keeps the other filters.
     assert "/inspect/desk?tab=rejected&amp;from=2026-11-21&amp;to=2026-11-30" in html
     bars = html.split('data-testid="bars-overdue"')[1].split("</svg>")[0]
-    assert re.findall(r'data-unit="([^"]+)" data-value="(\d+)"', bars) == [("财政金融局", "1"), ("Not yet assigned", "1")]
+    assert re.findall(r'data-unit="([^"]+)" data-value="(\d+)"', bars) == [
+        ("财政金融局", "1"), (translator("zh")("Not yet assigned"), "1")]
     html = client.get("/inspect/desk?tab=rejected&from=2026-11-01&to=2026-11-30").get_data(as_text=True)
     assert 'data-testid="count">1<' in html and f'data-number="{N[7]}"' in html
     html = client.get(f"/inspect/desk?tab=overdue&department={data.depts['finance'].id}"

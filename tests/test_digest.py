@@ -32,6 +32,7 @@ from tickets.services import outbox
 from tickets.services.actions import perform, record_feedback
 
 from .conftest import accept, file_request, handle
+from .conftest_browser import translator
 
 KEY = b"test-audit-key"
 A, B, C = "2026-000001", "2026-000002", "2026-000003"
@@ -242,7 +243,10 @@ def test_cli_verify_is_kept_as_the_last_run(app, record, client, login):
     assert 'data-day="2026-11-03"' in html and kept_digest(date(2026, 11, 3)).digest in html
     # In plain words: what the check does, what "intact" means and what to do if not; no command line.
     assert 'data-testid="audit-what"' in html and 'data-testid="audit-meaning"' in html
-    assert "started by the system administrator" in html and "tell the system administrator" in html
+    zh = translator("zh")  # the inspector reads Chinese
+    assert zh("started by the system administrator") in html
+    assert zh("started by the system administrator") != "started by the system administrator"
+    assert "命令行" not in html and "flask --app" not in html
     for command in ("flask", "--app", "--date", "HMAC", "command line"):
         assert command not in html, command
 
