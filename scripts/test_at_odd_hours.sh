@@ -10,7 +10,8 @@
 # breaks that way (with the monotonic clock moved instead, every timed wait of a thread hangs).
 # What runs when:
 #   at 20:30 UTC, every module but those in NO_DATES, which hold no date, deadline or clock
-#     (routes, headers, permissions, hostile input, keys, catalogs) and run once, in the main run;
+#     (routes, headers, permissions, hostile input, keys, catalogs) and run once, in the main run,
+#     and but those in RUNNING_CLOCK, which run at the other instant;
 #   at 23:59:30 Shanghai, the modules whose clock keeps running (RUNNING_CLOCK: a Celery worker,
 #     the browser tests' live server), the only ones for which a run crossing midnight differs
 #     from a run at 20:30 UTC: every other test stands at a fixed moment (tests/conftest.py).
@@ -21,14 +22,21 @@ cd "$(dirname "$0")/.."
 command -v faketime >/dev/null || { echo "faketime is not installed: run make system-deps" >&2; exit 1; }
 options=("$@")
 dated=(tests)
-NO_DATES=(attachments_unit attacks_http authorization config download_name e2e_csp fuzz
-          hostile_params id_ranges lifecycle_matrix migrations migration_sessions passwords
+NO_DATES=(attachments_unit attacks_http authorization config download_name e2e_csp e2e_help fuzz
+          help hostile_params id_ranges lifecycle_matrix migrations migration_sessions passwords
           permissions secrets security_headers server_header too_large translations)
 for name in "${NO_DATES[@]}"; do
     [ -f "tests/test_$name.py" ] || { echo "NO_DATES names tests/test_$name.py, which is gone" >&2; exit 1; }
     dated+=(--ignore "tests/test_$name.py")
 done
-RUNNING_CLOCK=(tests/integration tests/test_e2e_*.py)
+RUNNING_CLOCK=(tests/integration)
+for module in tests/test_e2e_*.py; do
+    name=${module#tests/test_}; name=${name%.py}
+    [[ " ${NO_DATES[*]} " == *" $name "* ]] || RUNNING_CLOCK+=("$module")
+done
+for module in "${RUNNING_CLOCK[@]}"; do
+    dated+=(--ignore "$module")
+done
 
 for instant in "2026-12-01 20:30:00 UTC" "2026-12-01 23:59:30 +0800"; do
     if [[ "$instant" == *UTC ]]; then selected=("${dated[@]}"); else selected=("${RUNNING_CLOCK[@]}"); fi
