@@ -26,11 +26,9 @@ from tickets.timeutil import clock_offset, from_local, set_now, set_offset
 
 from .conftest_browser import (  # noqa: F401  (fixtures: artifacts, browser, live_server)
     artifacts, browser, live_server, translator)
-from .test_e2e_loop import TIMEOUT, new_page, sign_in
+from .test_e2e_loop import PHONE, TIMEOUT, WIDE, new_page, sign_in
 
-WIDE = {"width": 1366, "height": 900}
 NARROW = {"width": 760, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 def set_up(server) -> None:

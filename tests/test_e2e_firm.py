@@ -24,10 +24,8 @@ from tickets.timeutil import local_today
 
 from .conftest_browser import (  # noqa: F401  (fixtures: artifacts, browser, live_server)
     artifacts, browser, live_server, translator)
-from .test_e2e_loop import TIMEOUT, action_form, feedback, new_page, sign_in, submit_and_check
+from .test_e2e_loop import PHONE, TIMEOUT, WIDE, action_form, feedback, new_page, sign_in, submit_and_check
 
-PHONE = {"width": 390, "height": 844}
-WIDE = {"width": 1366, "height": 900}
 CASES = [("zh", PHONE), ("en", PHONE), ("zh", WIDE), ("en", WIDE)]
 IDS = [f"{lang}-{vp['width']}" for lang, vp in CASES]
 LOCALES = {"zh": "zh-CN", "en": "en-US"}   # the sign-in page speaks the browser's language

@@ -10,9 +10,8 @@ from playwright.sync_api import expect
 
 from .conftest_browser import (  # noqa: F401  (fixtures: artifacts, browser, live_server)
     artifacts, browser, live_server, translator)
-from .test_e2e_loop import PHONE, new_page, sign_in
+from .test_e2e_loop import PHONE, WIDE, new_page, sign_in
 
-WIDE = {"width": 1366, "height": 900}
 # The live server's users by role (tests/conftest.py, Park).
 USERS = {"firm": "firm_user", "official": "hr_official", "coordinator": "coordinator", "leader": "leader",
          "inspector": "inspector", "admin": "admin"}

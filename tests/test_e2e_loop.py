@@ -17,6 +17,7 @@ from .conftest_browser import (  # noqa: F401  (fixtures: artifacts, browser, li
 
 TIMEOUT = 15_000
 PHONE = {"width": 390, "height": 844}
+WIDE = {"width": 1366, "height": 900}  # the laptop screen of a park office
 DESKTOP = {"width": 1280, "height": 900}
 
 en = translator("en")

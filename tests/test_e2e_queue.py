@@ -16,10 +16,8 @@ from tickets.timeutil import local_today
 
 from .conftest_browser import (  # noqa: F401  (fixtures: artifacts, browser, live_server)
     artifacts, browser, live_server, translator)
-from .test_e2e_loop import TIMEOUT, new_page, sign_in
+from .test_e2e_loop import PHONE, TIMEOUT, WIDE, new_page, sign_in
 
-WIDE = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 def seed(server) -> dict:
