@@ -81,6 +81,8 @@ class Config:
     # moving window: the next attempt past the limit is refused until the window frees a slot.
     LOGIN_ACCOUNT_LIMIT = os.environ.get("LOGIN_ACCOUNT_LIMIT", "5 per 15 minutes")
     LOGIN_ADDRESS_LIMIT = os.environ.get("LOGIN_ADDRESS_LIMIT", "20 per 15 minutes")
+    # Refused API tokens from one address, in a moving window (tickets/api/auth.py): then 429.
+    API_TOKEN_ADDRESS_LIMIT = os.environ.get("API_TOKEN_ADDRESS_LIMIT", "20 per 15 minutes")
     # Flask-Limiter keeps the counts in Redis (REDIS_URL unless this is set) and falls back to this
     # process's memory while Redis is unreachable, so that sign-in never depends on Redis.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")

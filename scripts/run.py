@@ -156,6 +156,11 @@ def print_logins(port: int, mail_dir: str) -> None:
         print("Demo logins (username / password: role):")
         for username, password, role in DEMO_LOGINS:
             print(f"  {username} / {password}: {role}")
+        from tickets.demo_logins import DEMO_TOKENS
+
+        print(f"API documentation: http://127.0.0.1:{port}/api/v1/docs; demo API tokens:")
+        for username, token, what in DEMO_TOKENS:
+            print(f"  {token}  ({username}: {what})")
     print("Press Ctrl-C to stop.\n", flush=True)
 
 

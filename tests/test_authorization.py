@@ -79,6 +79,9 @@ EXPECTED = {
                            other=HIDE),
     "auth.favicon": EVERYONE,
     "auth.change_password": SIGNED,
+    # One's own API tokens; the token tried here is the firm user's (another user's: 404).
+    "auth.api_tokens": SIGNED,
+    "auth.revoke_api_token": only("firm", other=HIDE),
     "firm.my_requests": only("firm", "firm_b"),
     "firm.new_request": only("firm", "firm_b"),
     "desk.queue": STAFF_QUEUE,
@@ -115,7 +118,14 @@ EXPECTED = {
         "departments", "department_new", "department_edit", "categories", "category_new", "category_edit",
         "calendar", "calendar_day", "calendar_load", "calendar_schedule", "calendar_schedule_file",
         "calendar_schedule_sample", "import_people_page", "import_template", "worker", "worker_retry",
-        "security_log_page")},
+        "security_log_page", "integrations", "integration_new", "integration_edit", "integration_token_new",
+        "integration_token_revoke")},
+    # The API reads no session cookie: signed in or not, a call without a token is 401 (the token matrix is
+    # tests/test_api_authorization.py). Its specification and documentation page are public.
+    **{f"api.{name}": only(other="401", anonymous="401") for name in (
+        "list_tickets", "create_ticket", "get_ticket", "ticket_action", "categories", "departments", "rates",
+        "meeting_weeks", "meeting_list")},
+    **{f"api.{name}": EVERYONE for name in ("openapi", "docs", "docs_asset")},
 }
 # The minimal valid form a row posts, so that the permission (not the form) decides.
 FORMS = {"ticket.act": {"note-text": "内部备注", "note-visibility": "internal"}}
@@ -168,11 +178,17 @@ def world(tmp_path_factory):
             db.session.flush()
             notes[role] = n.id
         db.session.commit()
+        from tickets.services import tokens
+
+        personal, _raw = tokens.create_personal(park.firm_user, "authz", ["read"], 90)
+        service = tokens.save_integration(park.admin, None, "authz", park.firm_a.credit_code)
+        service_token, _raw = tokens.create_service_token(park.admin, service, "authz", ["read"], 90)
         att = db.session.scalar(db.select(Attachment).filter_by(ticket_id=t.id))
         notice = db.session.scalar(db.select(SupervisionNotice).filter_by(ticket_id=t.id))
         yield SimpleNamespace(app=app, park=park, users=users, number=t.number, attachment=att.id,
                               notice=notice.number, week=week, notes=notes, firm_id=park.firm_a.id,
-                              dept_id=park.depts["hr"].id, cat_id=park.category("labor").id)
+                              dept_id=park.depts["hr"].id, cat_id=park.category("labor").id,
+                              personal_token=personal.id, service_id=service.id, service_token=service_token.id)
         db.session.remove()
         drop_everything()
     set_now(None)
@@ -200,6 +216,9 @@ def url_for_row(world, row: str, role: str) -> tuple[str, str]:
                                                  world.notes["firm"])}
     if endpoint.startswith("notices."):
         values["number"] = world.notice
+    values.update(service_id=world.service_id, filename="swagger-ui.css" if endpoint == "api.docs_asset" else
+                  values["filename"], week="2026-W48" if endpoint == "api.meeting_list" else values["week"],
+                  token_id=world.personal_token if endpoint == "auth.revoke_api_token" else world.service_token)
     with world.app.test_request_context():
         path = url_for(endpoint, **{k: v for k, v in values.items() if k in rule.arguments})
     return method, path

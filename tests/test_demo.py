@@ -107,3 +107,24 @@ def test_demo_park(demo, client):
     with pytest.raises(click.ClickException):
         seed(10, quiet=True)
     assert (count(User), count(Ticket), count(Event)) == before
+
+
+def test_the_demo_tokens_of_the_readme_open_the_api(demo, client):
+    from pathlib import Path
+
+    from tickets.demo_logins import DEMO_TOKENS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for username, token, _what in DEMO_TOKENS:
+        assert token in readme, f"the README lists the demo token of {username}"
+        resp = client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {token}"})
+        assert resp.status_code == 200, (username, resp.get_json())
+        items = resp.get_json()["items"]
+        assert items, username
+        if username == "firm":
+            firm = db.session.scalar(db.select(User).filter_by(username="firm")).firm
+            assert {t["firm"]["credit_code"] for t in items} == {firm.credit_code}
+    # The inspector's and the leader's tokens only read.
+    inspector = dict((u, t) for u, t, _w in DEMO_TOKENS)["inspector"]
+    resp = client.post("/api/v1/tickets", json={}, headers={"Authorization": f"Bearer {inspector}"})
+    assert resp.status_code == 403

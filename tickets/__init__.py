@@ -84,6 +84,9 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(inbox_bp)
     for oversight_bp in (inspect_bp, meeting_bp, rates_bp, exports_bp, notices_bp):
         app.register_blueprint(oversight_bp)
+    from . import api
+
+    api.init_app(app)
     # Who may open each page (tickets/permissions.py), judged after the blueprints' session check.
     from . import permissions
 

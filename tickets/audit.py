@@ -160,6 +160,7 @@ def _append(ticket: Ticket, ring: Keyring, actor_id: int | None, action: str, fr
     ev.hash = event_hash(ring.current, ticket.number, ev)
     ticket.event_count = ev.seq
     ticket.head_hash = ev.hash
+    ticket.updated_at = ev.at
     db.session.add(ev)
     return ev
 

@@ -21,3 +21,24 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("firm", DEMO_PASSWORD, "firm user of 浙江恒信精密机械有限公司 (马志强): files requests; one request is "
                             "waiting for feedback, one for a reply to a question"),
 ]
+
+
+def _demo_token(name: str) -> str:
+    # bh_ and 43 characters, like every token (tickets/services/tokens.py), readable as a demo one.
+    body = f"demo-{name}-".ljust(43, "0")
+    assert len(body) == 43
+    return "bh_" + body
+
+
+# API tokens of the demo, made with the demo park and listed in the README for the docs page at
+# /api/v1/docs: (username, or "integration" for the demo platform's service token, token, what it may do).
+DEMO_TOKENS: list[tuple[str, str, str]] = [
+    ("firm", _demo_token("firm"), "the firm 浙江恒信精密机械有限公司: file, read its requests, rate, withdraw"),
+    ("coord", _demo_token("coordinator"), "the coordinator: every request; accept, reject, force-close"),
+    ("official", _demo_token("official"), "an HR official: handle the requests they lead, ask the firm, notes"),
+    ("head", _demo_token("head"), "the HR head: the bureau's requests; decide extensions, transfers"),
+    ("leader", _demo_token("leader"), "a park leader: read only, the rates and the meeting list"),
+    ("inspector", _demo_token("inspector"), "an inspector: read only, the whole record"),
+    ("integration", _demo_token("platform"), "the service token of the demo platform 浙里办: files for and reads "
+                                              "the first three demo firms"),
+]

@@ -100,8 +100,11 @@ LABELS: dict[str, dict[str, object]] = {
         "password_changed": _l("Password changed by the user"), "password_reset": _l("Password set by an admin"),
         "user_created": _l("User created"), "roles_changed": _l("Roles or unit changed"),
         "deactivated": _l("Deactivated"), "activated": _l("Activated"), "unlocked": _l("Unlocked by an admin"),
+        "token_created": _l("API token created"), "token_revoked": _l("API token revoked"),
+        "token_refused": _l("API token refused"),
     },
     "security_reason": {
+        "token": _l("unknown, expired or revoked token"),
         "password": _l("wrong password"), "unknown": _l("no such account"), "inactive": _l("account deactivated"),
     },
     # What a sweep did with a reminder step (Admin → Worker).
@@ -126,6 +129,9 @@ LABELS: dict[str, dict[str, object]] = {
     # A decision recorded in an event (an extension, a transfer, an exclusion).
     "decision": {"approve": _l("Approved"), "deny": _l("Denied"), "confirm": _l("Confirmed"),
                  "refuse": _l("Refused")},
+    # What an API token may do (ApiToken.scopes).
+    "token_scopes": {"read": _l("Read only"), "read write": _l("Read and make changes")},
+    "token_kind": {"personal": _l("Personal"), "service": _l("Service")},
     # A plain yes or no (a context of its own: "No" as an answer to "solved?" is 未解决).
     "boolean": {True: _p("boolean", "Yes"), False: _p("boolean", "No")},
 }

@@ -207,6 +207,9 @@ def can_view(user: User | None, ticket: Ticket) -> bool:
         return True
     if _own_firm(user, ticket):
         return True
+    if user.is_service:
+        # An integration reads the requests of the firms it serves, as those firms do.
+        return ticket.firm_id in user.service_firm_ids
     if user.has("official"):
         if ticket.lead_id == user.id or _is_official_of(user, ticket.department_id):
             return True
@@ -254,6 +257,8 @@ def may_file_for(user: User, firm) -> bool:
     """Coordinators may file for any firm; a leader for the firms they are liaison of."""
     if user.has("coordinator"):
         return True
+    if user.is_service:
+        return firm.id in user.service_firm_ids
     return user.has("leader") and firm.liaison_id == user.id
 
 
@@ -342,9 +347,11 @@ PAGE_RULES = {
     "rates": lambda u: may_see_page(u, "rates"),
     "exports": lambda u: may_see_page(u, "exports"),
     "admin": lambda u: u.has("admin"),
+    # The API authenticates by token (tickets/api/auth.py) and asks `may`/`can_view` per call.
+    "api": lambda u: True,
 }
 
-_BLUEPRINT_RULES = {"admin": "admin", "rates": "rates", "exports": "exports", "firm": "firm", "inbox": "signed_in"}
+_BLUEPRINT_RULES = {"api": "api", "admin": "admin", "rates": "rates", "exports": "exports", "firm": "firm", "inbox": "signed_in"}
 ENDPOINTS: dict[str, str] = {
     "static": "public",
     "auth.index": "public",
@@ -356,6 +363,9 @@ ENDPOINTS: dict[str, str] = {
     "auth.help_role": "signed_in",
     "auth.favicon": "public",
     "auth.change_password": "signed_in",
+    # Each user's own API tokens (another user's token: 404).
+    "auth.api_tokens": "signed_in",
+    "auth.revoke_api_token": "signed_in",
     "desk.queue": "queue",
     "desk.queue_page": "queue",
     "desk.approvals": "approvals",
@@ -421,7 +431,7 @@ def guard():
     if request.endpoint is None:  # no route: the 404 (or 405) answers
         return None
     rule = endpoint_rule(request.endpoint)
-    if rule == "public":
+    if rule in ("public", "api"):
         return None
     if rule is not None and not current_user.is_authenticated:
         from .extensions import login_manager

@@ -151,6 +151,10 @@ def _unread() -> int:
 
 
 def _error_page(status: int, message: str):
+    from .api.problems import is_api_request, problem
+
+    if is_api_request():
+        return problem(status)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error=message), status
     return render_template("error.html", status=status, message=message), status

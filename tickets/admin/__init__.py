@@ -8,4 +8,4 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 from . import (calendar_routes, import_routes, reference_routes, routes, schedule_routes,  # noqa: E402,F401
-               security_routes, worker_routes)
+               security_routes, worker_routes, integration_routes)

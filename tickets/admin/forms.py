@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, FieldList, Form, FormField, HiddenField, IntegerField,
-                     PasswordField, SelectField, SelectMultipleField, StringField)
+                     PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -131,3 +131,20 @@ def attach_errors(form, errors: dict) -> list[str]:
         else:
             rest.append(str(message))
     return rest
+
+
+class IntegrationForm(FlaskForm):
+    """An integration (a provincial platform, a dashboard): its name and the firms it serves."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    firms = TextAreaField(_l("Firms served: their unified social credit codes, one per line"),
+                          validators=[DataRequired(), Length(max=20000)])
+    active = BooleanField(_l("Active (its tokens work)"), default=True)
+
+
+class ServiceTokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
+    write = BooleanField(_l("May also file requests; otherwise read only"), default=True)
+    lifetime = SelectField(_l("Valid for"), choices=[
+        ("30", _l("30 days")), ("90", _l("90 days")), ("365", _l("One year")), ("0", _l("Until revoked"))],
+        default="365")

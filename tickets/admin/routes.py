@@ -1,7 +1,7 @@
 """Admin index, users and firms. The blueprint's before_request admits admins only."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -40,7 +40,10 @@ def user_new():
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user_edit(user_id: int):
-    return _user_page(db.get_or_404(User, user_id))
+    user = db.get_or_404(User, user_id)
+    if user.is_service:  # an integration's account: Admin → Integrations
+        abort(404)
+    return _user_page(user)
 
 
 def _user_page(user: User | None):

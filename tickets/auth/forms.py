@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField, SubmitField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -18,3 +18,13 @@ class ChangePasswordForm(FlaskForm):
     new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(_l("New password again"), validators=[
         DataRequired(), EqualTo("new", message=_l("The two new passwords are not the same."))])
+
+
+class TokenForm(FlaskForm):
+    """A personal API token: a name, what it may do, how long it lasts (tickets.services.tokens checks)."""
+
+    name = StringField(_l("Name (what the token is for)"), validators=[DataRequired(), Length(max=100)])
+    write = BooleanField(_l("May also make changes (file requests, take actions); otherwise read only"))
+    lifetime = SelectField(_l("Valid for"), choices=[
+        ("30", _l("30 days")), ("90", _l("90 days")), ("365", _l("One year")), ("0", _l("Until revoked"))],
+        default="90")

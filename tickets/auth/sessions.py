@@ -69,7 +69,8 @@ def _seen() -> datetime | None:
 
 def check_request():
     """Before every request: end an idle session; hold a user who must change their password."""
-    if request.endpoint in (None, "static") or not current_user.is_authenticated:
+    if request.endpoint in (None, "static") or request.blueprint == "api" or not current_user.is_authenticated:
+        # The API has no session: its token is checked by tickets/api/auth.py.
         return None
     if request.endpoint == "auth.logout":
         # Signing out after an idle spell must still end every session, not only this one.

@@ -155,6 +155,9 @@ def seed(tickets: int = 200, *, random_seed: int = RANDOM_SEED, quiet: bool = Fa
         # red today, left in the outbox for the worker of `make run` to deliver.
         sweep()
         seed_oversight(end)
+        from ..services.tokens import seed_demo_tokens
+
+        seed_demo_tokens()
     finally:
         set_now(None)
         db.session.rollback()

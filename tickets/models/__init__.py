@@ -26,4 +26,5 @@ from .notice import CONCLUSIONS, NOTICE_STATUSES, NoticeCounter, SupervisionNoti
 from .review import REVIEW_STATUSES, RatingReview  # noqa: F401,E402
 from .form_token import UsedFormToken  # noqa: F401,E402
 from .security import SECURITY_KINDS, SecurityEvent  # noqa: F401,E402
+from .api import SCOPES, TOKEN_KINDS, ApiToken, ServiceFirm  # noqa: F401,E402
 from . import search  # noqa: F401,E402 (the full-text index's DDL and the mapper events)

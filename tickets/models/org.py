@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -109,6 +109,9 @@ class User(UserMixin, db.Model):
     # The last request of any session of this user, written at most once a minute: what the idle
     # timeout reads when a remember-me cookie would start a new session (tickets/auth/sessions.py).
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The service account of an integration (tickets/models/api.py): no role, no password, never
+    # signs in; its service tokens file for and read the firms it serves.
+    is_service: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
@@ -129,6 +132,15 @@ class User(UserMixin, db.Model):
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
+
+    @property
+    def service_firm_ids(self) -> set[int]:
+        """The firms a service account serves (empty for everyone else)."""
+        if not self.is_service:
+            return set()
+        from .api import ServiceFirm
+
+        return set(db.session.scalars(db.select(ServiceFirm.firm_id).filter_by(user_id=self.id)))
 
     def set_password(self, password: str) -> None:
         # scrypt is werkzeug's default; named so that a change of default cannot

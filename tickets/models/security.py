@@ -13,7 +13,7 @@ from .org import User
 SECURITY_KINDS = (
     "login_ok", "login_failed", "account_locked", "address_locked", "logout", "idle_logout",
     "password_changed", "password_reset", "user_created", "roles_changed", "deactivated", "activated",
-    "unlocked",
+    "unlocked", "token_created", "token_revoked", "token_refused",
 )
 
 

@@ -62,6 +62,8 @@ class Ticket(db.Model):
         Index("ix_tickets_lead_queue", "lead_id", "queue_due_at", "id"),
         Index("ix_tickets_state_queue", "state", "queue_due_at", "id"),
         Index("ix_tickets_firm_created", "firm_id", "created_at"),
+        # The API's list: in the order of the last change, paged by keyset (updated_at, id).
+        Index("ix_tickets_updated", "updated_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
@@ -87,6 +89,8 @@ class Ticket(db.Model):
     follows_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The time of the last event on the record (tickets/audit.py sets it with each one).
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
     extension_count: Mapped[int] = mapped_column(Integer, default=0)
     # The clock in force (accept, handle or feedback), copied here for the lists.

@@ -17,7 +17,8 @@ LOCK_KINDS = {throttle.ACCOUNT_SCOPE: "account_locked", throttle.ADDRESS_SCOPE: 
 
 def find_user(username: str | None) -> User | None:
     name = (username or "").strip()
-    return db.session.scalar(db.select(User).filter_by(username=name)) if name else None
+    # An integration's service account has no password and never signs in: it is no account here.
+    return db.session.scalar(db.select(User).filter_by(username=name, is_service=False)) if name else None
 
 
 def authenticate(username: str | None, password: str | None, remember: bool = False) -> User | None:

@@ -59,7 +59,7 @@ def commit_or_refuse(message) -> None:
 
 def list_users(q: str = "", after: int | None = None, size: int | None = None):
     """Users whose name or username contains `q`, by id, one page at a time."""
-    stmt = db.select(User).options(selectinload(User.firm), selectinload(User.department))
+    stmt = db.select(User).where(User.is_service.is_(False)).options(selectinload(User.firm), selectinload(User.department))
     q = (q or "").strip()[:100]
     if q:
         stmt = stmt.where(User.name.icontains(q, autoescape=True) | User.username.icontains(q, autoescape=True))
@@ -198,6 +198,10 @@ def _record_changes(user: User, actor: User, created: bool, before: dict, passwo
         ends_sessions = True
     if ends_sessions:
         user.rotate_session_token()
+        # API tokens too: a token must not outlive the access an admin just took away or reset.
+        from .tokens import revoke_all
+
+        revoke_all(user)
 
 
 # ---------------------------------------------------------------- firms
