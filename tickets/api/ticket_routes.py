@@ -138,12 +138,13 @@ def _filters(args, errors: dict) -> list:
         if not states or any(s not in STATES for s in states):
             errors["state"] = _l("Please give state codes from the list (e.g. submitted,accepted).")
         where.append(Ticket.state.in_(states))
-    for name, model, column in (("category", Category, Ticket.category_id),
-                                ("department", Department, Ticket.department_id)):
+    for name, model, column, unknown in (
+            ("category", Category, Ticket.category_id, _l("There is no category with this code.")),
+            ("department", Department, Ticket.department_id, _l("There is no department with this code."))):
         if name in args:
             row = _by_code(model, args[name])
             if row is None:
-                errors[name] = _l("There is no %(what)s with this code.", what=name)
+                errors[name] = unknown
             else:
                 where.append(column == row.id)
     lv = args.get("warning_level")
