@@ -29,14 +29,15 @@ T_COLS = ("id", "number", "firm_id", "submitter_id", "channel", "category_id", "
           "queue_due_at", "solved", "rating", "supervised_at", "head_hash", "event_count", "version",
           "search_text")
 C_COLS = ("id", "ticket_id", "kind", "round", "started_at", "limit_days", "yellow_at", "due_at", "red3_at",
-          "original_due_at", "stopped_at", "deadline_version", "next_step_at", "notice_id")
+          "original_due_at", "stopped_at", "deadline_version", "next_step_at", "notice_id", "credit_department_id",
+          "credit_user_id")
 H_COLS = ("id", "ticket_id", "round", "outcome", "what_was_done", "contact_method", "contacted_on",
-          "handled_by_id", "handled_at")
+          "handled_by_id", "handled_at", "department_id")
 F_COLS = ("id", "ticket_id", "round", "solved", "rating", "comment", "given_by_id", "given_at")
 X_COLS = ("id", "ticket_id", "from_department_id", "to_department_id", "to_lead_id", "reason", "status",
-          "requested_by_id", "requested_at", "decided_by_id", "decided_at", "comment")
+          "requested_by_id", "requested_at", "decided_by_id", "decided_at", "comment", "from_lead_id")
 E_COLS = ("id", "ticket_id", "round", "days", "reason", "public_reason", "status", "requested_by_id",
-          "requested_at", "decided_by_id", "decided_at", "comment")
+          "requested_at", "decided_by_id", "decided_at", "comment", "meeting_decision_id")
 
 
 def stamp_for(dialect: str):
@@ -48,6 +49,10 @@ def stamp_for(dialect: str):
 
 def bulk(conn, table, cols: tuple, rows: list[tuple]) -> None:
     """One executemany of a plain INSERT on SQLite (times already text), COPY on PostgreSQL."""
+    if table.name == "tickets" and "updated_at" not in cols:
+        # The time of the last event: a bench ticket's closing, else its filing.
+        closed, created = cols.index("closed_at"), cols.index("created_at")
+        cols, rows = cols + ("updated_at",), [r + (r[closed] or r[created],) for r in rows]
     assert set(cols) == set(table.c.keys()), set(table.c.keys()) ^ set(cols)
     if conn.dialect.name == "sqlite":
         sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
@@ -192,14 +197,15 @@ def seed(n: int, per_day: int, park: Park) -> dict:
                 upcoming = [x for x in (y, due, red3) if x > age] if stop is None else []
                 rows["clocks"].append((nid("clocks"), tid, kind, k, T(st), lim, T(y), T(due), T(red3), T(orig),
                                        None if stop is None else T(stop), version,
-                                       T(upcoming[0]) if upcoming else None, None))
+                                       T(upcoming[0]) if upcoming else None, None,
+                                       dept if kind != "accept" else None, lead if kind != "accept" else None))
             final = {}
             for k, (hs, handled, given) in enumerate(steps, 1):
                 if handled is None:
                     continue
                 rows["handlings"].append((nid("handlings"), tid, k, "resolved", "Visited the firm and solved it",
                                           "phone", stamp((created + timedelta(days=handled)).date()), lead,
-                                          T(handled)))
+                                          T(handled), dept))
                 if given is not None:
                     rework = k < len(steps)
                     solved = "no" if rework else "yes" if rng.random() < .85 else "partly"
@@ -215,15 +221,15 @@ def seed(n: int, per_day: int, park: Park) -> dict:
                     when = T(acc + .05 * (i + 1))
                     rows["transfers"].append((nid("transfers"), tid, path[i], path[i + 1], None, "Not ours",
                                               "approved", official[path[i]], when, coord, when,
-                                              "Transferred"))
+                                              "Transferred", official[path[i]]))
             if extended:
                 when = T(steps[-1][0] + 1)
                 rows["extensions"].append((nid("extensions"), tid, len(steps), 5, "Waiting for a survey",
-                                           "Survey on site", "approved", lead, when, coord, when, "Approved"))
+                                           "Survey on site", "approved", lead, when, coord, when, "Approved", None))
             state = (fate if fate != "open" else "submitted" if acc is None
                      else "handled" if steps[0][1] is not None else "accepted")
             rows["tickets"].append((
-                tid, f"B{tid:08d}", firm_id, submitter_id, "web", cat_id, f"Bench request {tid}",
+                tid, f"{2000 + tid // 1_000_000}-{tid % 1_000_000:06d}", firm_id, submitter_id, "web", cat_id, f"Bench request {tid}",
                 "Seeded by bench/oversight_bench.py", "normal", "Contact", "13800138000", state, lead, dept,
                 len(steps) if decided else 0, None, stamp(created),
                 None if fate == "open" else T(end), transfers, int(extended),

@@ -22,8 +22,8 @@ cd "$(dirname "$0")/.."
 command -v faketime >/dev/null || { echo "faketime is not installed: run make system-deps" >&2; exit 1; }
 options=("$@")
 dated=(tests)
-NO_DATES=(attachments_unit attacks_http authorization config download_name e2e_csp e2e_help fuzz
-          help hostile_params id_ranges lifecycle_matrix migrations migration_sessions passwords
+NO_DATES=(api_authorization api_idempotency api_schemathesis api_spec attachments_unit attacks_http authorization config download_name e2e_csp e2e_help fuzz
+          e2e_api_docs help hostile_params id_ranges lifecycle_matrix migrations migration_sessions passwords
           permissions secrets security_headers server_header too_large translations)
 for name in "${NO_DATES[@]}"; do
     [ -f "tests/test_$name.py" ] || { echo "NO_DATES names tests/test_$name.py, which is gone" >&2; exit 1; }
