@@ -131,3 +131,16 @@ def attach_errors(form, errors: dict) -> list[str]:
         else:
             rest.append(str(message))
     return rest
+
+
+class WebhookForm(FlaskForm):
+    """A subscriber: the rules (https, the operator's hosts, the addresses) are in services/subscribers."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    url = StringField(_l("Address (https://…)"), validators=[DataRequired(), Length(max=500)])
+    events = MultiCheckboxField(_l("Events to send"), validate_choice=False)
+    active = BooleanField(_l("Active (deliveries are sent)"), default=True)
+
+
+class PostForm(FlaskForm):
+    """No fields: the CSRF token of a button (a new secret, a replay)."""
