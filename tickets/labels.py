@@ -44,8 +44,8 @@ LABELS: dict[str, dict[str, object]] = {
     "delivery_channel": {"inapp": _p("delivery channel", "In-app message"), "email": _p("delivery channel", "E-mail"),
                          "webhook": _p("delivery channel", "Webhook")},
     # Where an outbox row stands (Admin → Webhooks, the delivery log).
-    "delivery_status": {"pending": _l("Waiting to be sent"), "sent": _l("Delivered"), "failed": _l("Failed"),
-                        "void": _l("Not sent: no longer due")},
+    "delivery_status": {"pending": _l("Waiting"), "sent": _l("Delivered"), "failed": _l("Failed"),
+                        "void": _l("Cancelled")},
     "role": {
         "firm": _l("Firm"), "official": _l("Official"), "coordinator": _l("Coordinator"),
         "leader": _l("Leader"), "inspector": _l("Inspector"), "admin": _l("Admin"),

@@ -139,7 +139,7 @@ class WebhookForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     url = StringField(_l("Address (https://…)"), validators=[DataRequired(), Length(max=500)])
     events = MultiCheckboxField(_l("Events to send"), validate_choice=False)
-    active = BooleanField(_l("Active (deliveries are sent)"), default=True)
+    active = BooleanField(_l("Active"), default=True)
 
 
 class PostForm(FlaskForm):

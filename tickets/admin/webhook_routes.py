@@ -89,5 +89,5 @@ def webhook_replay(subscriber_id: int, outbox_id: int):
     except Refused as e:
         flash(str(e.message), "error")
     else:
-        flash(_("The delivery will be sent again."))
+        flash(_("The delivery goes out again shortly."))
     return redirect(url_for("admin.webhook_log", subscriber_id=sub.id))

@@ -34,7 +34,7 @@ def _checked(errors: dict, name, url, events) -> tuple[str, str, str]:
             errors["url"] = e.message
     codes = [c for c in EVENTS if c in set(events or [])]
     if not codes or len(codes) != len(set(events or [])):
-        errors["events"] = _l("Choose at least one event.") if not codes else _l("Choose events from the list.")
+        errors["events"] = _l("Choose at least one event.") if not codes else _l("Choose from the list.")
     return name, url, ",".join(codes)
 
 
@@ -113,7 +113,7 @@ def replay(sub: WebhookSubscriber, outbox_id: int) -> OutboxMessage:
         raise Refused(_l("There is no such delivery."))
     if row.status not in REPLAYABLE:
         db.session.rollback()
-        raise Refused(_l("Only a delivered or failed delivery can be sent again."))
+        raise Refused(_l("Only a finished delivery (delivered or given up) can be replayed."))
     at = now()
     row.status, row.attempts, row.next_attempt_at, row.published_at = "pending", 0, at, None
     row.sent_at, row.last_error = None, ""
