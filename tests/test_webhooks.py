@@ -222,3 +222,21 @@ def test_the_body_is_the_same_on_every_try(app, park):
     set_now(KNOWN_NOW + timedelta(days=3))
     accept(park, t)
     assert body_bytes(row.event, row.ticket) == first
+
+
+def test_webhook_forms_need_the_csrf_token(hooks, park, login):
+    client = login(park.admin)
+    sub = subscriber()
+    hooks.config["WTF_CSRF_ENABLED"] = True
+    data = {"name": "ERP 2", "url": "https://93.184.216.34/hook", "events": ["file"], "active": "y"}
+    assert client.post("/admin/webhooks/new", data=data).status_code == 400
+    assert client.post(f"/admin/webhooks/{sub.id}", data=data).status_code == 400
+    assert client.post(f"/admin/webhooks/{sub.id}/secret").status_code == 400
+    db.session.expire_all()
+    assert [(s.name, s.secret) for s in db.session.scalars(db.select(WebhookSubscriber))] == [("ERP", "s" * 43)]
+    import re
+
+    page = client.get("/admin/webhooks/new").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post("/admin/webhooks/new", data=dict(data, csrf_token=token)).status_code == 200
+    assert db.session.scalar(db.select(db.func.count()).select_from(WebhookSubscriber)) == 2

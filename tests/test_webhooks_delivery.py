@@ -198,9 +198,13 @@ def test_a_receiver_down_fails_then_the_replay_button_delivers(app, park, receiv
 
     rx = receivers(port=port)
     client = login(park.admin)
+    app.config["WTF_CSRF_ENABLED"] = True
     page = client.get(f"/admin/webhooks/{sub.id}/deliveries").get_data(as_text=True)
     assert 'data-testid="replay"' in page
-    token = re.search(r'name="csrf_token" value="([^"]*)"', page).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    # Without the form's token the button does nothing.
+    assert client.post(f"/admin/webhooks/{sub.id}/deliveries/{row.id}/replay").status_code == 400
+    assert webhook_row().status == "failed"
     resp = client.post(f"/admin/webhooks/{sub.id}/deliveries/{row.id}/replay", data={"csrf_token": token})
     assert resp.status_code == 302
     row = webhook_row()

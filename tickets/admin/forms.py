@@ -140,7 +140,3 @@ class WebhookForm(FlaskForm):
     url = StringField(_l("Address (https://…)"), validators=[DataRequired(), Length(max=500)])
     events = MultiCheckboxField(_l("Events to send"), validate_choice=False)
     active = BooleanField(_l("Active"), default=True)
-
-
-class PostForm(FlaskForm):
-    """No fields: the CSRF token of a button (a new secret, a replay)."""
