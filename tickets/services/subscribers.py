@@ -72,7 +72,7 @@ def counts() -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {}
     for sub_id, status, n in db.session.execute(
             db.select(OutboxMessage.subscriber_id, OutboxMessage.status, func.count())
-            .where(OutboxMessage.channel == "webhook").group_by(OutboxMessage.subscriber_id, OutboxMessage.status)):
+            .where(OutboxMessage.subscriber_id.is_not(None)).group_by(OutboxMessage.subscriber_id, OutboxMessage.status)):
         out.setdefault(sub_id, {})[status] = n
     return out
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit import format_time
+from ..extensions import db
 from ..labels import label
 from ..models import Event, OutboxMessage, Ticket, WebhookSubscriber
 from .. import timeutil
@@ -146,8 +147,6 @@ def _round(ev: Event) -> int:
     details = json.loads(ev.details or "{}")
     if isinstance(details.get("round"), int):
         return details["round"]
-    from ..extensions import db
-
     accepted = db.session.scalar(db.select(db.func.count()).select_from(Event).where(
         Event.ticket_id == ev.ticket_id, Event.seq <= ev.seq, Event.action.in_(("accept", "rework"))))
     return int(accepted or 0)
