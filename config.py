@@ -112,6 +112,14 @@ class Config:
     # TEST ONLY: seconds a delivery sleeps after its channel sent and before the row
     # is marked sent, so that a test can kill the worker in the middle. Always 0 in use.
     DELIVERY_TEST_DELAY_SECONDS = float(os.environ.get("DELIVERY_TEST_DELAY_SECONDS", "0"))
+    # Webhooks (docs/webhooks.md): the only hosts a subscriber URL may name (comma-separated; none:
+    # no webhook can be registered), whether loopback/private/link-local addresses may be called
+    # (tests and closed networks only), a CA bundle to trust instead of the system's, and the
+    # timeout of one POST.
+    WEBHOOK_ALLOWED_HOSTS = _key_list(os.environ.get("WEBHOOK_ALLOWED_HOSTS")) or []
+    WEBHOOK_ALLOW_PRIVATE = _bool("WEBHOOK_ALLOW_PRIVATE")
+    WEBHOOK_CA_FILE = os.environ.get("WEBHOOK_CA_FILE", "")
+    WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
     SWEEP_SECONDS = float(os.environ.get("SWEEP_SECONDS", "60"))
     RELAY_SECONDS = float(os.environ.get("RELAY_SECONDS", "5"))
     FEEDBACK_LIMIT_DAYS = 5

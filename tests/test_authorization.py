@@ -28,7 +28,7 @@ import tickets.models.org as org
 from config import TestingConfig
 from tickets import create_app
 from tickets.extensions import db
-from tickets.models import Attachment, Notification, SupervisionNotice
+from tickets.models import Attachment, Notification, OutboxMessage, SupervisionNotice, WebhookSubscriber
 from tickets.reference import ensure_reference_data
 from tickets.services.actions import perform
 from tickets.services.calendar import seed_year
@@ -119,7 +119,8 @@ EXPECTED = {
         "calendar", "calendar_day", "calendar_load", "calendar_schedule", "calendar_schedule_file",
         "calendar_schedule_sample", "import_people_page", "import_template", "worker", "worker_retry",
         "security_log_page", "integrations", "integration_new", "integration_edit", "integration_token_new",
-        "integration_token_revoke")},
+        "integration_token_revoke", "webhooks", "webhook_new", "webhook_edit", "webhook_secret", "webhook_log",
+        "webhook_replay")},
     # The API reads no session cookie: signed in or not, a call without a token is 401 (the token matrix is
     # tests/test_api_authorization.py). Its specification and documentation page are public.
     **{f"api.{name}": only(other="401", anonymous="401") for name in (
@@ -158,6 +159,10 @@ def world(tmp_path_factory):
         ensure_reference_data()
         seed_year(2026)
         park = Park()
+        # A webhook subscriber, so that the ticket filed below has a delivery for its log and replay pages.
+        hook = WebhookSubscriber(name="ERP", url="https://erp.example.com/hook", secret="x" * 43, events="file")
+        db.session.add(hook)
+        db.session.commit()
         set_now(from_local(datetime(2026, 11, 20, 9)))
         t = file_request(park, title="甲公司的诉求", uploads=[Upload("plan.pdf", PDF)])
         accept(park, t)
@@ -185,10 +190,12 @@ def world(tmp_path_factory):
         service_token, _raw = tokens.create_service_token(park.admin, service, "authz", ["read"], 90)
         att = db.session.scalar(db.select(Attachment).filter_by(ticket_id=t.id))
         notice = db.session.scalar(db.select(SupervisionNotice).filter_by(ticket_id=t.id))
+        delivery = db.session.scalar(db.select(OutboxMessage.id).filter_by(subscriber_id=hook.id))
         yield SimpleNamespace(app=app, park=park, users=users, number=t.number, attachment=att.id,
                               notice=notice.number, week=week, notes=notes, firm_id=park.firm_a.id,
                               dept_id=park.depts["hr"].id, cat_id=park.category("labor").id,
-                              personal_token=personal.id, service_id=service.id, service_token=service_token.id)
+                              personal_token=personal.id, service_id=service.id, service_token=service_token.id,
+                              subscriber_id=hook.id, outbox_id=delivery)
         db.session.remove()
         drop_everything()
     set_now(None)
@@ -212,6 +219,7 @@ def url_for_row(world, row: str, role: str) -> tuple[str, str]:
     values = {"number": world.number, "attachment_id": world.attachment, "week": world.week, "lang": "zh",
               "filename": "app.css", "action": "note", "role": "inspector", "user_id": world.users["firm"].id,
               "firm_id": world.firm_id, "dept_id": world.dept_id, "cat_id": world.cat_id,
+              "subscriber_id": world.subscriber_id, "outbox_id": world.outbox_id,
               "notification_id": world.notes.get(other if row == "inbox.mark_read_foreign" else role,
                                                  world.notes["firm"])}
     if endpoint.startswith("notices."):

@@ -62,6 +62,8 @@ def create_app(config_class=None) -> Flask:
 
     views_common.init_app(app)
     labels.init_app(app)
+    # Imported for its before_flush listener: webhook rows are written with their events.
+    from .services import webhooks  # noqa: F401
     security_headers.init_app(app)
 
     from .auth import bp as auth_bp

@@ -41,7 +41,11 @@ LABELS: dict[str, dict[str, object]] = {
     },
     "urgency": {"normal": _l("Normal"), "urgent": _l("Urgent"), "critical": _l("Critical")},
     # How a notification is sent (发送渠道).
-    "delivery_channel": {"inapp": _p("delivery channel", "In-app message"), "email": _p("delivery channel", "E-mail")},
+    "delivery_channel": {"inapp": _p("delivery channel", "In-app message"), "email": _p("delivery channel", "E-mail"),
+                         "webhook": _p("delivery channel", "Webhook")},
+    # Where an outbox row stands (Admin → Webhooks, the delivery log).
+    "delivery_status": {"pending": _l("Waiting"), "sent": _l("Delivered"), "failed": _l("Failed"),
+                        "void": _l("Cancelled")},
     "role": {
         "firm": _l("Firm"), "official": _l("Official"), "coordinator": _l("Coordinator"),
         "leader": _l("Leader"), "inspector": _l("Inspector"), "admin": _l("Admin"),
@@ -135,6 +139,10 @@ LABELS: dict[str, dict[str, object]] = {
     # A plain yes or no (a context of its own: "No" as an answer to "solved?" is 未解决).
     "boolean": {True: _p("boolean", "Yes"), False: _p("boolean", "No")},
 }
+
+
+# A webhook's event is a code of the record: the same words.
+LABELS["webhook_event"] = LABELS["event"]
 
 
 def _lifecycle(kind: str) -> dict:

@@ -1,7 +1,7 @@
 """API tokens, integrations' service accounts and their firms; tickets.updated_at for the API's list
 
 Revision ID: i9apitokens0001
-Revises: e7search0001
+Revises: h8webhooks0001
 Create Date: 2026-12-02 08:00:00
 
 tickets.updated_at is filled from each ticket's last event (its creation where it has none).
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "i9apitokens0001"
-down_revision = "e7search0001"
+down_revision = "h8webhooks0001"
 branch_labels = None
 depends_on = None
 

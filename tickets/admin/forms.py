@@ -148,3 +148,12 @@ class ServiceTokenForm(FlaskForm):
     lifetime = SelectField(_l("Valid for"), choices=[
         ("30", _l("30 days")), ("90", _l("90 days")), ("365", _l("One year")), ("0", _l("Until revoked"))],
         default="365")
+
+
+class WebhookForm(FlaskForm):
+    """A subscriber: the rules (https, the operator's hosts, the addresses) are in services/subscribers."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    url = StringField(_l("Address (https://…)"), validators=[DataRequired(), Length(max=500)])
+    events = MultiCheckboxField(_l("Events to send"), validate_choice=False)
+    active = BooleanField(_l("Active"), default=True)

@@ -18,7 +18,7 @@ def worker_retry():
     """Put failed deliveries back in the queue: one row, one channel, or all."""
     ids = [i for i in map(parse_id, request.form.getlist("id")) if i]
     channel = request.form.get("channel") or None
-    if channel not in (None, "inapp", "email"):
+    if channel not in (None, "inapp", "email", "webhook"):
         channel = None
     n = retry_failed(ids or None, channel)
     flash(_("%(n)d failed deliveries queued again.", n=n))

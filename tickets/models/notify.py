@@ -10,10 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..timeutil import now
 from .org import User
+from .record import Event
 from .ticket import Clock, Ticket
+from .webhook import WebhookSubscriber
 
 LEVELS = ("yellow", "red", "red3")
-CHANNEL_NAMES = ("inapp", "email")
+CHANNEL_NAMES = ("inapp", "email", "webhook")
 OUTBOX_STATUSES = ("pending", "sent", "failed", "void")
 
 
@@ -50,20 +52,26 @@ class OutboxMessage(db.Model):
 
     The relay publishes pending rows to the worker; delivery marks them sent. `key`
     is stable per notification, so a redelivery is recognisable (and, in-app, a no-op).
+    A webhook row has no user: it is owed to a subscriber, and carries the event it sends.
     """
 
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("channel", "key", name="uq_outbox_channel_key"),
         CheckConstraint("status IN ('pending','sent','failed','void')", name="status"),
-        CheckConstraint("channel IN ('inapp','email')", name="channel"),
+        CheckConstraint("channel IN ('inapp','email','webhook')", name="channel"),
         # The relay's query: pending rows whose next attempt is due.
         Index("ix_outbox_pending", "status", "next_attempt_at"),
+        # A subscriber's delivery log, newest first, paged by id.
+        Index("ix_outbox_subscriber", "subscriber_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120))
     channel: Mapped[str] = mapped_column(String(16))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    # None for a webhook row (owed to `subscriber_id`).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_subscribers.id", ondelete="RESTRICT"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="RESTRICT"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="RESTRICT"))
     step_id: Mapped[int | None] = mapped_column(ForeignKey("reminder_steps.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(String(32))
@@ -75,9 +83,14 @@ class OutboxMessage(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # The admin's replay button (webhooks): how often, and when last.
+    replay_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    replayed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()
     ticket: Mapped[Ticket | None] = relationship()
+    event: Mapped[Event | None] = relationship()
+    subscriber: Mapped[WebhookSubscriber | None] = relationship()
 
 
 class Notification(db.Model):

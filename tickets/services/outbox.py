@@ -24,6 +24,10 @@ class TransientError(Exception):
     """The channel could not deliver now (server down, timeout); try again later."""
 
 
+class PermanentError(Exception):
+    """The channel must not deliver this row at all (an address refused); failed at once, no retry."""
+
+
 def due_ids(limit: int = 500) -> list[int]:
     """Claim pending rows that are due and not already handed out, and return their ids.
 
@@ -78,6 +82,13 @@ def deliver(outbox_id: int) -> str:
         return "void"
     try:
         CHANNELS[row.channel](row)
+    except PermanentError as e:
+        row.attempts += 1
+        row.last_error = str(e)[:500]
+        row.published_at = None
+        row.status = "failed"
+        db.session.commit()
+        return "failed"
     except TransientError as e:
         row.attempts += 1
         row.last_error = str(e)[:500]
