@@ -340,7 +340,9 @@ def test_form_posted_twice_is_applied_once(park, login, client):
 # --- every page needs a login ------------------------------------------------------------------
 
 # The favicon too: a browser asks for it before anyone signs in.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.language", "auth.index", "auth.favicon"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.language", "auth.index", "auth.favicon",
+                    # The API's specification and its documentation page (every call of the API answers 401).
+                    "api.openapi", "api.docs", "api.docs_asset"}
 
 
 def _example_url(app, rule) -> str:

@@ -41,6 +41,7 @@ def upgrade():
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.alter_column("updated_at", existing_type=sa.DateTime(), nullable=False)
         batch_op.create_index("ix_tickets_updated", ["updated_at", "id"], unique=False)
+        batch_op.create_index("ix_tickets_firm_updated", ["firm_id", "updated_at", "id"], unique=False)
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -83,6 +84,7 @@ def downgrade():
     op.drop_index("ix_api_tokens_user", table_name="api_tokens")
     op.drop_table("api_tokens")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_index("ix_tickets_firm_updated")
         batch_op.drop_index("ix_tickets_updated")
         batch_op.drop_column("updated_at")
     with op.batch_alter_table("users", schema=None) as batch_op:

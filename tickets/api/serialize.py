@@ -1,6 +1,8 @@
 """What the API answers: stable codes, each with its label in both languages beside it."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..audit import format_time
 from ..labels import table
 from ..lifecycle import OPEN_STATES
@@ -18,6 +20,13 @@ def coded(kind: str, code):
     """{"code", "label": {"zh", "en"}}, or None for no code."""
     if code is None or code == "":
         return None
+    return _coded(kind, code)
+
+
+@lru_cache(maxsize=None)
+def _coded(kind: str, code) -> dict:
+    # The catalogs are compiled before the app starts and never change while it runs: a code's two
+    # labels are looked up once per process (a list of 50 requests asks for about 700).
     words = table(kind).get(code)
     return {"code": code, "label": both(words) if words is not None else {"zh": code, "en": code}}
 

@@ -64,6 +64,8 @@ class Ticket(db.Model):
         Index("ix_tickets_firm_created", "firm_id", "created_at"),
         # The API's list: in the order of the last change, paged by keyset (updated_at, id).
         Index("ix_tickets_updated", "updated_at", "id"),
+        # A firm's (or an integration's) own list in the same order.
+        Index("ix_tickets_firm_updated", "firm_id", "updated_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
