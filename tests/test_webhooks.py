@@ -211,6 +211,31 @@ def test_a_subscriber_gets_only_the_events_it_wants(park):
     assert [r.event.action for r in webhook_rows(everything)] == ["file", "accept", "clock_started"]
 
 
+def test_a_subscriber_of_an_integration_hears_only_of_its_firms(hooks, park, login):
+    from tickets.services import tokens
+
+    platform = tokens.save_integration(park.admin, None, "浙里办", park.firm_a.credit_code)
+    login(park.admin)
+    resp = login(park.admin).post("/admin/webhooks/new", data={
+        "name": "浙里办", "url": "https://93.184.216.34/hook", "events": ["file"], "active": "y",
+        "service_id": str(platform.id)})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    scoped = db.session.scalar(db.select(WebhookSubscriber).filter_by(name="浙里办"))
+    assert scoped.service_id == platform.id
+    everyone = subscriber(events=["file"], name="all")
+    a = file_request(park)
+    b = file_request(park, user=park.firm_b_user)
+    assert [r.ticket_id for r in webhook_rows(scoped)] == [a.id]
+    assert sorted(r.ticket_id for r in webhook_rows(everyone)) == sorted([a.id, b.id])
+    # Another user than an integration's account is not a choice.
+    refused = login(park.admin).post(f"/admin/webhooks/{scoped.id}", data={
+        "name": "浙里办", "url": "https://93.184.216.34/hook", "events": ["file"], "active": "y",
+        "service_id": str(park.coordinator.id)})
+    assert refused.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(WebhookSubscriber, scoped.id).service_id == platform.id
+
+
 def test_the_body_is_the_same_on_every_try(app, park):
     from tickets.services.webhooks import body_bytes
 

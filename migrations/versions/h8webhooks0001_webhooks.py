@@ -34,8 +34,11 @@ def upgrade():
         sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("service_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["created_by_id"], ["users.id"],
                                 name=op.f("fk_webhook_subscribers_created_by_id_users"), ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["service_id"], ["users.id"],
+                                name=op.f("fk_webhook_subscribers_service_id_users"), ondelete="RESTRICT"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_subscribers")),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:

@@ -156,4 +156,5 @@ class WebhookForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     url = StringField(_l("Address (https://…)"), validators=[DataRequired(), Length(max=500)])
     events = MultiCheckboxField(_l("Events to send"), validate_choice=False)
+    service_id = SelectField(_l("Whose requests"), validate_choice=False)
     active = BooleanField(_l("Active"), default=True)

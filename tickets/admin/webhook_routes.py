@@ -14,6 +14,7 @@ from ..models import WebhookSubscriber
 from ..services import subscribers as service
 from ..services.common import parse_id
 from ..services.errors import InvalidInput, Refused
+from ..services.tokens import integrations
 from ..services.webhooks import EVENTS, allowed_hosts
 from . import bp
 from .forms import WebhookForm, attach_errors
@@ -42,12 +43,16 @@ def webhook_edit(subscriber_id: int):
 
 
 def _webhook_page(sub: WebhookSubscriber | None):
-    data = dict(name=sub.name, url=sub.url, events=sub.event_codes, active=sub.active) if sub else None
+    data = dict(name=sub.name, url=sub.url, events=sub.event_codes, active=sub.active,
+                service_id=str(sub.service_id or "")) if sub else None
     form = WebhookForm(data=data)
     form.events.choices = choices("webhook_event", EVENTS)
+    form.service_id.choices = [("", _("Every firm’s"))] + [
+        (str(s.id), _("Only the firms of the integration %(name)s", name=s.name)) for s in integrations()]
     general: list[str] = []
     if form.validate_on_submit():
-        fields = dict(name=form.name.data, url=form.url.data, events=form.events.data, active=form.active.data)
+        fields = dict(name=form.name.data, url=form.url.data, events=form.events.data, active=form.active.data,
+                      service_id=form.service_id.data)
         try:
             if sub is None:
                 saved = service.create_subscriber(current_user, **fields)

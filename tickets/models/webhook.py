@@ -28,6 +28,9 @@ class WebhookSubscriber(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    # Set: only the events of the firms this integration serves (tickets/models/api.py), so that a
+    # platform hears of its own firms' requests and no others. None: every firm's.
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     @property
     def event_codes(self) -> list[str]:

@@ -38,24 +38,40 @@ def _checked(errors: dict, name, url, events) -> tuple[str, str, str]:
     return name, url, ",".join(codes)
 
 
-def create_subscriber(actor, *, name, url, events, active: bool = True) -> WebhookSubscriber:
+def _service(errors: dict, service_id):
+    """The integration whose firms the subscriber hears of (None: every firm)."""
+    if service_id in (None, "", 0, "0"):
+        return None
+    from ..models import User
+    from .common import parse_id
+
+    user = db.session.get(User, parse_id(service_id)) if parse_id(service_id) else None
+    if user is None or not user.is_service:
+        errors["service_id"] = _l("Choose from the list.")
+        return None
+    return user.id
+
+
+def create_subscriber(actor, *, name, url, events, active: bool = True, service_id=None) -> WebhookSubscriber:
     """Register a subscriber after checking its address now; its secret is made here (shown once)."""
     errors: dict = {}
     name, url, codes = _checked(errors, name, url, events)
+    service = _service(errors, service_id)
     raise_if(errors)
     sub = WebhookSubscriber(name=name, url=url, secret=_new_secret(), events=codes, active=bool(active),
-                            created_at=now(), created_by_id=actor.id)
+                            created_at=now(), created_by_id=actor.id, service_id=service)
     db.session.add(sub)
     db.session.commit()
     return sub
 
 
-def update_subscriber(sub: WebhookSubscriber, *, name, url, events, active: bool) -> WebhookSubscriber:
+def update_subscriber(sub: WebhookSubscriber, *, name, url, events, active: bool, service_id=None) -> WebhookSubscriber:
     """Change the address, the events or whether it is active; the address is checked again."""
     errors: dict = {}
     name, url, codes = _checked(errors, name, url, events)
+    service = _service(errors, service_id)
     raise_if(errors)
-    sub.name, sub.url, sub.events, sub.active = name, url, codes, bool(active)
+    sub.name, sub.url, sub.events, sub.active, sub.service_id = name, url, codes, bool(active), service
     db.session.commit()
     return sub
 

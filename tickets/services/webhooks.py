@@ -224,9 +224,19 @@ def _queue_deliveries(session, flush_context, instances) -> None:
         select(WebhookSubscriber).where(WebhookSubscriber.active.is_(True)).order_by(WebhookSubscriber.id)).all()
     if not subscribers:
         return
+    from ..models import ServiceFirm
+
+    scoped = {sub.service_id for sub in subscribers if sub.service_id is not None}
+    served: dict[int, set[int]] = {s: set() for s in scoped}
+    if scoped:
+        for user_id, firm_id in session.execute(select(ServiceFirm.user_id, ServiceFirm.firm_id)
+                                                .where(ServiceFirm.user_id.in_(scoped))):
+            served[user_id].add(firm_id)
     for ev in events:
         ticket = session.get(Ticket, ev.ticket_id)
         for sub in subscribers:
+            if sub.service_id is not None and ticket.firm_id not in served[sub.service_id]:
+                continue  # another firm than the integration's own
             if sub.wants(ev.action):
                 # The relationship (not event_id) makes the flush insert the event first.
                 session.add(OutboxMessage(key=f"{ticket.number}:{ev.seq}:s{sub.id}", channel="webhook",
