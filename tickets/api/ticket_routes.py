@@ -19,7 +19,7 @@ from ..lifecycle import ACTIONS, OPEN_STATES, target_state
 from ..models import (STATES, Category, Department, Firm, ServiceFirm, SupervisionNotice, Ticket,
                       TransferRequest)
 from ..permissions import allowed_actions, can_view, may
-from ..services.actions import perform, record_feedback
+from ..services.actions import take_form_action
 from ..services.errors import AlreadyFiled, ServiceError
 from ..services.filing import file_ticket
 from ..ticket.forms import FORMS
@@ -338,12 +338,7 @@ def ticket_action(number: str, action: str):
     values["uploads"] = []
     version = data.get("version")
     try:
-        if name == "feedback":
-            record_feedback(t, user, version, **values)
-        elif name == "transfer" and values.get("decision") == "deny":
-            perform(t, "deny_transfer", user, version, **values)
-        else:
-            perform(t, name, user, version, **values)
+        take_form_action(t, name, user, version, **values)
     except ServiceError as e:
         db.session.rollback()
         return problem(e.status, e.message, e.errors)

@@ -275,11 +275,21 @@ def record_feedback(ticket: Ticket, actor: User, version=None, **data) -> Ticket
     return perform(ticket, action, actor, version, **data)
 
 
+def take_form_action(ticket: Ticket, action: str, actor: User, version=None, **data) -> Ticket:
+    """An action as a ticket-page form (or an API call) names it: "feedback" with "dissatisfied" is a
+    rework, "transfer" with "deny" denies the transfer; every other name is the lifecycle's own."""
+    if action == "feedback":
+        return record_feedback(ticket, actor, version, **data)
+    if action == "transfer" and data.get("decision") == "deny":
+        return perform(ticket, "deny_transfer", actor, version, **data)
+    return perform(ticket, action, actor, version, **data)
+
+
 def _state_label(state):
     from ..labels import label
 
     return label("state", state)
 
 
-__all__ = ["perform", "record_feedback", "InvalidInput", "Refused", "StaleTicket", "OUTCOMES",
+__all__ = ["perform", "record_feedback", "take_form_action", "InvalidInput", "Refused", "StaleTicket", "OUTCOMES",
            "CONTACT_METHODS", "SOLVED", "RATINGS"]

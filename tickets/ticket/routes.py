@@ -14,7 +14,7 @@ from ..extensions import db
 from ..lifecycle import ACTIONS, target_state
 from ..models import Attachment, Department, ExtensionRequest, Question, Ticket, TransferRequest, User
 from ..permissions import allowed_actions, can_view, may, may_see_chain, visibilities_for
-from ..services.actions import perform, record_feedback
+from ..services.actions import take_form_action
 from ..services.errors import ServiceError
 from ..services import reviews
 from ..services.notices import notice_choices, notices_of
@@ -183,12 +183,7 @@ def act(number: str, action: str):
     data["uploads"] = uploads_from(f"{action}-attachments")
     version = form.version.data or None
     try:
-        if action == "feedback":
-            record_feedback(ticket, current_user, version, **data)
-        elif action == "transfer" and data.get("decision") == "deny":
-            perform(ticket, "deny_transfer", current_user, version, **data)
-        else:
-            perform(ticket, action, current_user, version, **data)
+        take_form_action(ticket, action, current_user, version, **data)
     except ServiceError as e:
         db.session.expire_all()
         ticket = load_visible(number)
