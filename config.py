@@ -104,11 +104,17 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
     MAIL_FROM = os.environ.get("MAIL_FROM", "Bihuan <noreply@bihuan.local>")
-    # The outbox: delivery attempts, the first retry delay (doubling), and how
-    # long a row handed to Redis waits before the relay hands it out again.
-    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
+    # The outbox (tickets/services/outbox.py): a failing delivery is retried for OUTBOX_RETRY_SECONDS
+    # (a day) after its first failure, waiting OUTBOX_BACKOFF_SECONDS, doubling, at most
+    # OUTBOX_BACKOFF_MAX_SECONDS, before it is failed; OUTBOX_MAX_ATTEMPTS > 0 fails it after that
+    # many failures too (0: no such cap). A claimed row that nobody finished (its worker was killed,
+    # or Redis lost its message) is handed out again once its lease ends: OUTBOX_LEASE_SECONDS, which
+    # must exceed the longest delivery (config checks 3 x SMTP_TIMEOUT and 3 x WEBHOOK_TIMEOUT_SECONDS).
+    OUTBOX_RETRY_SECONDS = float(os.environ.get("OUTBOX_RETRY_SECONDS", str(24 * 3600)))
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "0"))
     OUTBOX_BACKOFF_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_SECONDS", "30"))
-    OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", "120"))
+    OUTBOX_BACKOFF_MAX_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_MAX_SECONDS", "3600"))
+    OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", "45"))
     # TEST ONLY: seconds a delivery sleeps after its channel sent and before the row
     # is marked sent, so that a test can kill the worker in the middle. Always 0 in use.
     DELIVERY_TEST_DELAY_SECONDS = float(os.environ.get("DELIVERY_TEST_DELAY_SECONDS", "0"))
@@ -298,6 +304,11 @@ def check_worker_limits(app) -> None:
     if app.config["CHUNK_SECONDS"] * 2 > hard:
         raise RuntimeError(f"CHUNK_SECONDS ({app.config['CHUNK_SECONDS']}) must be at most half of "
                            f"CELERY_TASK_TIME_LIMIT ({hard} s)")
+    lease = app.config["OUTBOX_LEASE_SECONDS"]
+    for name in ("SMTP_TIMEOUT", "WEBHOOK_TIMEOUT_SECONDS"):
+        if lease < 3 * app.config[name]:
+            raise RuntimeError(f"OUTBOX_LEASE_SECONDS ({lease:g} s) must be at least 3 x {name} "
+                               f"({app.config[name]:g} s): a delivery must end inside its lease")
 
 
 CONFIGS = {

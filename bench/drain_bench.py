@@ -6,7 +6,7 @@
 Starts `redis-server` on a free port and `celery -A worker.app worker --concurrency 2`
 on a fresh database (SQLite file in WAL mode under bench/out/, or a throwaway
 PostgreSQL), inserts the outbox rows in bulk, then relays from this process as
-beat's relay would (outbox.due_ids(), then send_task("worker.tasks.deliver") for
+beat's relay would (outbox.claim_due(), then send_task("worker.tasks.deliver") for
 each), again and again until no row is pending. Prints the rate, and counts
 duplicates (Notification rows per key above one) and losses (rows not sent, keys
 without a Notification): both must be 0. A script that prints what it measured,
@@ -139,15 +139,15 @@ def drain(celery, n: int, timeout: float) -> tuple[float, int, int, int]:
 
     from tickets.extensions import db
     from tickets.models import OutboxMessage
-    from tickets.services.outbox import due_ids
+    from tickets.services.outbox import claim_due
 
     watch = Stopwatch()
     published, rounds, first_pass = 0, 0, None
     while True:
-        ids = due_ids(limit=500)
+        ids = claim_due(limit=500)
         rounds += 1
-        for outbox_id in ids:
-            celery.send_task("worker.tasks.deliver", args=[outbox_id])
+        for claim in ids:
+            celery.send_task("worker.tasks.deliver", args=[claim.id, claim.token], queue=claim.channel)
         published += len(ids)
         if first_pass is None and published >= n:
             first_pass = watch()

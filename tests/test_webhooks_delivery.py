@@ -17,7 +17,7 @@ import pytest
 from tickets.audit import format_time
 from tickets.extensions import db
 from tickets.models import OutboxMessage, WebhookAttempt, WebhookSubscriber
-from tickets.services.outbox import deliver, due_ids
+from tickets.services.outbox import claim_due, deliver
 from tickets.services.webhooks import unix_time, verify_signature
 from tickets.timeutil import now, set_now
 
@@ -95,7 +95,7 @@ def subscribe(port: int, events=("file",)) -> WebhookSubscriber:
 
 def run_worker() -> dict[int, str]:
     """What the relay and the deliver tasks do: claim the due rows, deliver each one."""
-    return {i: deliver(i) for i in due_ids()}
+    return {c.id: deliver(c.id, c.token) for c in claim_due()}
 
 
 def webhook_row() -> OutboxMessage:
@@ -183,16 +183,26 @@ def test_a_receiver_down_fails_then_the_replay_button_delivers(app, park, receiv
     sub = subscribe(port)
     file_request(park)
     row = webhook_row()
-    at, tries = KNOWN_NOW, 0
+    at, tries, times = KNOWN_NOW, 0, []
     while True:
         tries += 1
+        times.append(now())
         result = run_worker().get(row.id)
         if result != "retry":
             break
         at = webhook_row().next_attempt_at
         set_now(at)
     row = webhook_row()
-    assert (result, row.status, tries) == ("failed", "failed", app.config["OUTBOX_MAX_ATTEMPTS"])
+    assert (result, row.status, row.attempts) == ("failed", "failed", tries)
+    # Tried for a day (OUTBOX_RETRY_SECONDS) from the first failure, and not a try longer; the waits
+    # start at the backoff, double, and never exceed the cap (an hour).
+    day = timedelta(seconds=app.config["OUTBOX_RETRY_SECONDS"])
+    assert day == timedelta(days=1)
+    assert times[-1] - times[0] >= day > times[-2] - times[0]
+    waits = [b - a for a, b in zip(times, times[1:])]
+    assert waits[0] == timedelta(seconds=app.config["OUTBOX_BACKOFF_SECONDS"]) and waits[1] == 2 * waits[0]
+    assert all(b >= a for a, b in zip(waits[:-2], waits[1:-1]))
+    assert max(waits) == timedelta(hours=1)
     logged = attempts(row)
     assert len(logged) == tries and all(a.status_code is None and "Connection" in a.error for a in logged)
 

@@ -38,7 +38,11 @@ def outbox_status():
         click.echo("outbox empty")
     last = snap["last_sweep"]
     click.echo(f"last sweep: {last['finished_at']} {last['counts']}" if last else "last sweep: never")
-    click.echo(f"queue depth: {snap['queue_depth'] if snap['queue_depth'] is not None else 'unavailable'}")
+    depths = snap["queue_depths"]
+    click.echo("queue depth: " + (", ".join(f"{k} {v}" for k, v in depths.items()) if depths is not None
+                                  else "unavailable"))
+    click.echo(f"retrying: {snap['retrying_count']}; handed out again after a lost lease and sent: "
+               f"{snap['redelivered']}")
 
 
 @audit_cli.command("verify")

@@ -46,6 +46,14 @@ LABELS: dict[str, dict[str, object]] = {
     # Where an outbox row stands (Admin → Webhooks, the delivery log).
     "delivery_status": {"pending": _l("Waiting"), "sent": _l("Delivered"), "failed": _l("Failed"),
                         "void": _l("Cancelled")},
+    # One try of a delivery (Admin → Worker, a row's history).
+    "attempt_outcome": {"sent": _l("Delivered"), "retry": _l("Failed, to be tried again"),
+                        "failed": _l("Failed, no more tries"), "void": _l("Cancelled"),
+                        "late": _l("Delivered after its lease ran out (possibly twice)"),
+                        "requeued": _l("Queued again by an admin")},
+    # A Celery queue (Admin → Worker): one per delivery channel, and the scheduled work.
+    "worker_queue": {"celery": _l("Scheduled work"), "inapp": _p("delivery channel", "In-app message"),
+                     "email": _p("delivery channel", "E-mail"), "webhook": _p("delivery channel", "Webhook")},
     "role": {
         "firm": _l("Firm"), "official": _l("Official"), "coordinator": _l("Coordinator"),
         "leader": _l("Leader"), "inspector": _l("Inspector"), "admin": _l("Admin"),

@@ -3,8 +3,18 @@ from __future__ import annotations
 
 from celery import Celery, Task
 from flask import Flask
+from kombu import Queue
+
+from tickets.models.notify import CHANNEL_NAMES
 
 from .schedule import BEAT_SCHEDULE
+
+# A queue per delivery channel (the relay puts each row on its channel's), so that a slow mail
+# server never holds up in-app notifications; everything else (sweep, relay, digest) is on
+# "celery". A worker started without -Q consumes them all; production runs a worker per channel
+# (docs/DEPLOY.md): `-Q celery,inapp`, `-Q email`, `-Q webhook`.
+DEFAULT_QUEUE = "celery"
+CHANNEL_QUEUES = CHANNEL_NAMES
 
 
 def broker_url(redis_url: str) -> str:
@@ -39,6 +49,8 @@ def celery_init_app(app: Flask) -> Celery:
     # Tasks are declared with shared_task; importing the module registers them.
     config.setdefault("include", ["worker.tasks"])
     config.setdefault("broker_connection_retry_on_startup", True)
+    config.setdefault("task_default_queue", DEFAULT_QUEUE)
+    config.setdefault("task_queues", [Queue(name) for name in (DEFAULT_QUEUE, *CHANNEL_QUEUES)])
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(config)

@@ -31,26 +31,30 @@ def sweep_deadlines() -> dict:
 
 @shared_task(ignore_result=True)
 def relay_outbox() -> int:
-    """Hand every due outbox row to a `deliver` task; rows Redis did not take are retried."""
-    from tickets.services.outbox import due_ids, release
+    """Claim every due outbox row and hand it to a `deliver` task on its channel's queue.
 
-    ids = due_ids()
-    for n, outbox_id in enumerate(ids):
+    The claim is this relay's alone (tickets/services/outbox.py): a second relay running at the same
+    moment claims other rows or none. Rows Redis did not take are given back for the next relay.
+    """
+    from tickets.services.outbox import claim_due, release
+
+    claims = claim_due()
+    for n, claim in enumerate(claims):
         try:
-            deliver.delay(outbox_id)
+            deliver.apply_async((claim.id, claim.token), queue=claim.channel)
         except Exception:  # broker down mid-way: give the rest back for the next relay
-            logger.exception("publishing outbox rows failed; %d given back", len(ids) - n)
-            release(ids[n:])
+            logger.exception("publishing outbox rows failed; %d given back", len(claims) - n)
+            release(claims[n:])
             raise
-    return len(ids)
+    return len(claims)
 
 
 @shared_task(ignore_result=True)
-def deliver(outbox_id: int) -> str:
-    """Deliver one outbox row on its channel."""
+def deliver(outbox_id: int, claim: str | None = None) -> str:
+    """Deliver one outbox row on its channel, if `claim` still holds it."""
     from tickets.services.outbox import deliver as deliver_row
 
-    return deliver_row(outbox_id)
+    return deliver_row(outbox_id, claim)
 
 
 @shared_task(ignore_result=True)

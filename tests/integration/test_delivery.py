@@ -219,10 +219,15 @@ def test_smtp_down_retries_with_backoff_fails_shows_admin_and_retry_delivers(del
     resp = client.post("/admin/worker/retry", data={"id": str(mail_row.id)})
     assert resp.status_code == 302
     row = d.rows(OutboxMessage.id == mail_row.id)[0]
-    assert row.status == "pending" and row.attempts == 0
+    # Queued again with its history: the attempts stay, and the retry is a line of it, by the admin.
+    assert row.status == "pending" and row.attempts == MAX_ATTEMPTS and row.retry_until is None
+    assert [a.outcome for a in row.attempt_log] == ["retry"] * (MAX_ATTEMPTS - 1) + ["failed", "requeued"]
+    assert row.attempt_log[-1].user_id == d.user("admin").id
+    assert all("SMTP" in a.error for a in row.attempt_log[:-1])
     assert d.relay() == 1
     row = d.wait_done([mail_row.id])[0]
-    assert row.status == "sent"
+    assert row.status == "sent" and row.attempts == MAX_ATTEMPTS + 1 and row.last_error == ""
+    assert [a.outcome for a in row.attempt_log][-2:] == ["requeued", "sent"]
     mails = d.smtp.messages(to=d.user("coordinator").email)
     assert len(mails) == 1 and mails[0]["Message-ID"] == message_id(row)
     assert 'data-testid="failed"' not in client.get("/admin/worker").get_data(as_text=True)

@@ -1,5 +1,6 @@
 """The admin's view of the worker: last sweep, outbox by channel, queue depth, retries."""
 from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_babel import gettext as _
 
 from ..services.common import parse_id
@@ -20,6 +21,6 @@ def worker_retry():
     channel = request.form.get("channel") or None
     if channel not in (None, "inapp", "email", "webhook"):
         channel = None
-    n = retry_failed(ids or None, channel)
+    n = retry_failed(ids or None, channel, by=current_user.id)
     flash(_("%(n)d failed deliveries queued again.", n=n))
     return redirect(url_for("admin.worker"))

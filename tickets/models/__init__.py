@@ -19,7 +19,7 @@ from .ticket import (  # noqa: F401
     TransferRequest,
 )
 from .webhook import WebhookAttempt, WebhookSubscriber  # noqa: F401,E402
-from .notify import Notification, OutboxMessage, ReminderStep, SweepRun  # noqa: F401,E402
+from .notify import Notification, OutboxAttempt, OutboxMessage, ReminderStep, SweepRun  # noqa: F401,E402
 from .access import AccessLog  # noqa: F401,E402
 from .audit_digest import AuditRun, DailyDigest, DigestPart  # noqa: F401,E402
 from .meeting import MeetingDecision, MeetingList  # noqa: F401,E402

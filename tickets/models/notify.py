@@ -17,6 +17,9 @@ from .webhook import WebhookSubscriber
 LEVELS = ("yellow", "red", "red3")
 CHANNEL_NAMES = ("inapp", "email", "webhook")
 OUTBOX_STATUSES = ("pending", "sent", "failed", "void")
+# What one try of a delivery came to (OutboxAttempt.outcome); `requeued` is an admin's retry
+# button, `late` a delivery that sent but found its claim taken over (its lease had run out).
+ATTEMPT_OUTCOMES = ("sent", "retry", "failed", "void", "late", "requeued")
 
 
 class ReminderStep(db.Model):
@@ -86,11 +89,42 @@ class OutboxMessage(db.Model):
     # The admin's replay button (webhooks): how often, and when last.
     replay_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     replayed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Who holds the row now: the token of the relay that handed it out, then of the delivery
+    # that took it (tickets/services/outbox.py). Only the holder may mark it sent.
+    claim: Mapped[str | None] = mapped_column(String(32))
+    # How often it was handed out: more than once after a lost lease or a broker that lost it.
+    claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A failing row is retried (with backoff) until this moment, then failed; set at its first
+    # failure, cleared by an admin's retry.
+    retry_until: Mapped[datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User | None] = relationship()
     ticket: Mapped[Ticket | None] = relationship()
     event: Mapped[Event | None] = relationship()
     subscriber: Mapped[WebhookSubscriber | None] = relationship()
+    # Every try, oldest first (Admin → Worker shows them).
+    attempt_log: Mapped[list["OutboxAttempt"]] = relationship(order_by="OutboxAttempt.id", viewonly=True)
+
+
+class OutboxAttempt(db.Model):
+    """One try of one outbox row, or an admin's retry of it: kept for ever, shown on Admin → Worker."""
+
+    __tablename__ = "outbox_attempts"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('sent','retry','failed','void','late','requeued')", name="outcome"),
+        Index("ix_outbox_attempts_outbox", "outbox_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="RESTRICT"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    outcome: Mapped[str] = mapped_column(String(10))
+    error: Mapped[str] = mapped_column(Text, default="")
+    # host:pid of the worker process that tried; empty for an admin's retry.
+    worker: Mapped[str] = mapped_column(String(120), default="")
+    # The admin who pressed retry.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+
+    user: Mapped[User | None] = relationship()
 
 
 class Notification(db.Model):

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 
 from ..extensions import db
-from ..models import OutboxMessage, WebhookAttempt, WebhookSubscriber
+from ..models import OutboxAttempt, OutboxMessage, WebhookAttempt, WebhookSubscriber
 from ..timeutil import now
 from .common import raise_if, require_text
 from .errors import Refused
@@ -132,7 +132,8 @@ def replay(sub: WebhookSubscriber, outbox_id: int) -> OutboxMessage:
         raise Refused(_l("Only a finished delivery (delivered or given up) can be replayed."))
     at = now()
     row.status, row.attempts, row.next_attempt_at, row.published_at = "pending", 0, at, None
-    row.sent_at, row.last_error = None, ""
+    row.sent_at, row.last_error, row.claim, row.retry_until = None, "", None, None
+    db.session.add(OutboxAttempt(outbox_id=row.id, at=at, outcome="requeued"))
     row.replay_count, row.replayed_at = (row.replay_count or 0) + 1, at
     db.session.commit()
     return row
