@@ -107,14 +107,17 @@ class Config:
     # The outbox (tickets/services/outbox.py): a failing delivery is retried for OUTBOX_RETRY_SECONDS
     # (a day) after its first failure, waiting OUTBOX_BACKOFF_SECONDS, doubling, at most
     # OUTBOX_BACKOFF_MAX_SECONDS, before it is failed; OUTBOX_MAX_ATTEMPTS > 0 fails it after that
-    # many failures too (0: no such cap). A claimed row that nobody finished (its worker was killed,
-    # or Redis lost its message) is handed out again once its lease ends: OUTBOX_LEASE_SECONDS, which
-    # must exceed the longest delivery (config checks 3 x SMTP_TIMEOUT and 3 x WEBHOOK_TIMEOUT_SECONDS).
+    # many failures too (0: no such cap). A row whose delivery started and never ended (its worker
+    # was killed) is handed out again once its lease ends: OUTBOX_LEASE_SECONDS, which must exceed
+    # the longest delivery (config checks 3 x SMTP_TIMEOUT and 3 x WEBHOOK_TIMEOUT_SECONDS); a row
+    # handed out and never started (Redis lost its message) after OUTBOX_QUEUE_LEASE_SECONDS, long
+    # enough for the deepest backlog to drain.
     OUTBOX_RETRY_SECONDS = float(os.environ.get("OUTBOX_RETRY_SECONDS", str(24 * 3600)))
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "0"))
     OUTBOX_BACKOFF_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_SECONDS", "30"))
     OUTBOX_BACKOFF_MAX_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_MAX_SECONDS", "3600"))
     OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", "45"))
+    OUTBOX_QUEUE_LEASE_SECONDS = float(os.environ.get("OUTBOX_QUEUE_LEASE_SECONDS", "900"))
     # TEST ONLY: seconds a delivery sleeps after its channel sent and before the row
     # is marked sent, so that a test can kill the worker in the middle. Always 0 in use.
     DELIVERY_TEST_DELAY_SECONDS = float(os.environ.get("DELIVERY_TEST_DELAY_SECONDS", "0"))

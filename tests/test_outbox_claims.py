@@ -14,6 +14,7 @@ import pytest
 
 from tickets.extensions import db
 from tickets.models import Notification, OutboxAttempt, OutboxMessage
+from tickets.services import outbox
 from tickets.services.outbox import TransientError, claim_due, deliver, retry_failed
 from tickets.timeutil import now, set_now
 
@@ -65,9 +66,10 @@ def test_a_claimed_row_is_no_other_relays_until_its_lease_ends(app, park):
     [first] = claim_due()
     assert first.id == row_id and first.channel == "inapp"
     assert claim_due() == []  # a second relay, a moment later: nothing to hand out
-    later(app.config["OUTBOX_LEASE_SECONDS"] - 1)
+    # Waiting in the queue (behind a backlog, say): held for the long lease of a queued row.
+    later(app.config["OUTBOX_QUEUE_LEASE_SECONDS"] - 1)
     assert claim_due() == []
-    later(2)  # the lease ran out (the worker died, or Redis lost the message): handed out again
+    later(2)  # Redis lost the message: handed out again
     [second] = claim_due()
     assert second.id == row_id and second.token != first.token
     assert fresh(row_id).claims == 2
@@ -78,6 +80,21 @@ def test_a_claimed_row_is_no_other_relays_until_its_lease_ends(app, park):
     row = fresh(row_id)
     assert (row.status, row.attempts, row.claim) == ("sent", 1, None)
     assert db.session.scalar(db.select(db.func.count()).select_from(Notification)) == 1
+
+
+def test_a_row_whose_delivery_died_comes_back_after_the_short_lease(app, park):
+    [row_id] = add_rows(park, 1)
+    [first] = claim_due()
+    # A delivery takes it, and its worker dies before it records anything.
+    assert outbox._take(row_id, first.token) == first.token
+    assert fresh(row_id).taken_at == now()
+    later(app.config["OUTBOX_LEASE_SECONDS"] - 1)
+    assert claim_due() == []
+    later(2)
+    [second] = claim_due()
+    assert second.id == row_id and fresh(row_id).claims == 2 and fresh(row_id).taken_at is None
+    assert app.config["OUTBOX_LEASE_SECONDS"] < 60 < app.config["OUTBOX_QUEUE_LEASE_SECONDS"]
+    assert deliver(row_id, second.token) == "sent"
 
 
 def test_a_delivery_without_the_claim_delivers_nothing(app, park):

@@ -21,6 +21,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("claim", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("taken_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("claims", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("retry_until", sa.DateTime(), nullable=True))
     # What was handed out before counts as handed out once.
@@ -51,4 +52,5 @@ def downgrade():
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("retry_until")
         batch_op.drop_column("claims")
+        batch_op.drop_column("taken_at")
         batch_op.drop_column("claim")

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -247,8 +248,12 @@ class WorkerEnv:
         self.root = root
 
 
-@pytest.fixture(scope="module")
-def worker_env(tmp_path_factory, redis_server, smtp_server):
+@contextmanager
+def worker_env_on(uri: str, root: Path, redis_server, smtp_server, **settings):
+    """The test app on the database at `uri` (emptied, then the park), and the environment of a worker on it.
+
+    `settings` (config names) go to the test app and, as environment variables, to every worker.
+    """
     from flask import g, request_started
 
     from tickets import create_app
@@ -257,9 +262,6 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
     from tests.conftest import Park
 
     compile_catalogs()
-    root = tmp_path_factory.mktemp("delivery")
-    db_path = root / "bihuan.db"
-    uri = f"sqlite:///{db_path}"
 
     class Cfg(TestingConfig):
         SQLALCHEMY_DATABASE_URI = uri
@@ -280,6 +282,8 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
         AUDIT_KEY = globals()["AUDIT_KEY"]
         SECRET_KEY = globals()["SECRET_KEY"]
 
+    for name, value in settings.items():
+        setattr(Cfg, name, value)
     app = create_app(Cfg)
     assert app.config["AUDIT_KEY"] == AUDIT_KEY
 
@@ -298,6 +302,7 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
         real = security.generate_password_hash
         mp.setattr(org, "generate_password_hash",
                    lambda password, method=None, salt_length=16: real(password, "pbkdf2:sha256:1000"))
+        db.drop_all()
         db.create_all()
         ensure_reference_data()
         park = Park()
@@ -307,8 +312,9 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
         db.session.commit()
         users = {name: u.id for name, u in vars(park).items() if hasattr(u, "username")}
         users["coord2"] = coord2.id
-        mode = db.session.execute(db.text("PRAGMA journal_mode")).scalar()
-        assert mode == "wal", mode
+        if db.engine.dialect.name == "sqlite":
+            mode = db.session.execute(db.text("PRAGMA journal_mode")).scalar()
+            assert mode == "wal", mode
         db.session.remove()
 
     # Every process of the module (this one and the worker) runs the same clock: the system
@@ -338,9 +344,21 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
         "PYTHONPATH": python_path(ROOT),
         "BIHUAN_CLOCK_OFFSET": str(int(offset.total_seconds())),
     })
-    yield WorkerEnv(app, db_path, env, users, root, offset)
-    with app.app_context():
-        db.engine.dispose()
+    env.update({name: str(value) for name, value in settings.items()})
+    db_path = Path(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else None
+    try:
+        yield WorkerEnv(app, db_path, env, users, root, offset)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def worker_env(tmp_path_factory, redis_server, smtp_server):
+    root = tmp_path_factory.mktemp("delivery")
+    with worker_env_on(f"sqlite:///{root / 'bihuan.db'}", root, redis_server, smtp_server) as env:
+        yield env
 
 
 # --------------------------------------------------------------------------- the Celery worker
@@ -351,9 +369,13 @@ TASK_DONE = re.compile(r"Task worker\.tasks\.(\w+)\[([0-9a-f-]+)\] (succeeded|ra
 class CeleryWorker:
     """`celery -A worker.app worker` as a separate process, its log in a file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path):
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1, queues: str | None = None,
+                 name: str = "test"):
         self.base_env = env
         self.log_path = log_path
+        self.concurrency = concurrency
+        self.queues = queues  # "-Q": None consumes every queue (worker/celery_app.py)
+        self.name = name
         self.proc: subprocess.Popen | None = None
         self.log_offset = 0
 
@@ -363,8 +385,9 @@ class CeleryWorker:
         self.log_offset = self.log_path.stat().st_size
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(BIN / "celery"), "-A", "worker.app", "worker", "--loglevel=INFO", "--concurrency=1",
-             "--pool=prefork", "-n", "test@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [str(BIN / "celery"), "-A", "worker.app", "worker", "--loglevel=INFO",
+             f"--concurrency={self.concurrency}", "--pool=prefork", "-n", f"{self.name}@%h", "--without-gossip",
+             "--without-mingle", "--without-heartbeat", *(["-Q", self.queues] if self.queues else [])],
             cwd=ROOT, env=self.base_env | extra_env, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()

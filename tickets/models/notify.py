@@ -92,6 +92,9 @@ class OutboxMessage(db.Model):
     # Who holds the row now: the token of the relay that handed it out, then of the delivery
     # that took it (tickets/services/outbox.py). Only the holder may mark it sent.
     claim: Mapped[str | None] = mapped_column(String(32))
+    # When a delivery took it (its worker started on it); the lease of a taken row is short, that of a
+    # row waiting in the queue long (OUTBOX_LEASE_SECONDS, OUTBOX_QUEUE_LEASE_SECONDS).
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
     # How often it was handed out: more than once after a lost lease or a broker that lost it.
     claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # A failing row is retried (with backoff) until this moment, then failed; set at its first

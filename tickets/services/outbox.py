@@ -46,14 +46,20 @@ class Claim(NamedTuple):
     token: str
 
 
-def _claimable(at, lease: timedelta):
-    """Pending, due, and held by nobody: never handed out, given back, or its lease ran out."""
+def _claimable(at):
+    """Pending, due, and held by nobody: never handed out, given back, or its lease ran out.
+
+    A row taken by a delivery is held for OUTBOX_LEASE_SECONDS from the take (a worker that died
+    while delivering it); a row handed out and not yet taken, for OUTBOX_QUEUE_LEASE_SECONDS from
+    the hand-out (a message that Redis lost), since it may simply be waiting behind a backlog.
+    """
+    cfg = current_app.config
+    lease = timedelta(seconds=cfg["OUTBOX_LEASE_SECONDS"])
+    queue_lease = timedelta(seconds=cfg["OUTBOX_QUEUE_LEASE_SECONDS"])
     return and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= at,
-                or_(OutboxMessage.published_at.is_(None), OutboxMessage.published_at < at - lease))
-
-
-def _lease() -> timedelta:
-    return timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+                or_(OutboxMessage.published_at.is_(None),
+                    and_(OutboxMessage.taken_at.is_(None), OutboxMessage.published_at < at - queue_lease),
+                    OutboxMessage.taken_at < at - lease))
 
 
 def claim_due(limit: int = 500) -> list[Claim]:
@@ -63,17 +69,18 @@ def claim_due(limit: int = 500) -> list[Claim]:
     relays at once never take the same row. On PostgreSQL the candidates are locked with SKIP LOCKED
     (two relays take different rows, neither waits) and the condition is checked again on the row's
     latest version; SQLite runs one writer at a time, so the condition sees every earlier claim.
-    `published_at` starts the lease: a row that nobody finished is claimable again once it ends.
+    `published_at` and `taken_at` start the leases: a row that nobody finished is claimable again once
+    its lease ends.
     """
     at = now()
     token = secrets.token_hex(16)
-    candidates = (db.select(OutboxMessage.id).where(_claimable(at, _lease()))
+    candidates = (db.select(OutboxMessage.id).where(_claimable(at))
                   .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
                   .with_for_update(skip_locked=True))
     rows = db.session.execute(
         db.update(OutboxMessage)
-        .where(OutboxMessage.id.in_(candidates), _claimable(at, _lease()))
-        .values(claim=token, published_at=at, claims=OutboxMessage.claims + 1)
+        .where(OutboxMessage.id.in_(candidates), _claimable(at))
+        .values(claim=token, published_at=at, taken_at=None, claims=OutboxMessage.claims + 1)
         .returning(OutboxMessage.id, OutboxMessage.channel)
         .execution_options(synchronize_session=False)).all()
     db.session.commit()
@@ -86,7 +93,7 @@ def release(claims: list[Claim]) -> None:
         db.session.execute(
             db.update(OutboxMessage)
             .where(OutboxMessage.id.in_([c.id for c in claims if c.token == token]), OutboxMessage.claim == token)
-            .values(published_at=None, claim=None).execution_options(synchronize_session=False))
+            .values(published_at=None, taken_at=None, claim=None).execution_options(synchronize_session=False))
     db.session.commit()
 
 
@@ -125,7 +132,7 @@ def _take(outbox_id: int, claim: str | None) -> str | None:
         held, mine = OutboxMessage.claim.is_(None), secrets.token_hex(16)
     taken = db.session.execute(
         db.update(OutboxMessage).where(OutboxMessage.id == outbox_id, OutboxMessage.status == "pending", held)
-        .values(claim=mine, published_at=now()).execution_options(synchronize_session=False)).rowcount
+        .values(claim=mine, taken_at=now()).execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     return mine if taken else None
 
@@ -179,7 +186,7 @@ def deliver(outbox_id: int, claim: str | None = None) -> str:
     except PermanentError as e:
         db.session.flush()
         _finish(row.id, mine, "failed", str(e), status="failed", attempts=attempts, last_error=str(e)[:500],
-                published_at=None, claim=None)
+                published_at=None, taken_at=None, claim=None)
         return "failed"
     except Exception as e:  # TransientError, or a fault of ours: kept, tried again later, and shown
         if not isinstance(e, TransientError):
@@ -195,10 +202,10 @@ def deliver(outbox_id: int, claim: str | None = None) -> str:
         db.session.flush()
         if give_up:
             _finish(row.id, mine, "failed", error, status="failed", attempts=attempts, last_error=error[:500],
-                    published_at=None, claim=None, retry_until=until)
+                    published_at=None, taken_at=None, claim=None, retry_until=until)
             return "failed"
         _finish(row.id, mine, "retry", error, attempts=attempts, last_error=error[:500], published_at=None,
-                claim=None, retry_until=until, next_attempt_at=min(at + backoff(failures), until))
+                taken_at=None, claim=None, retry_until=until, next_attempt_at=min(at + backoff(failures), until))
         return "retry"
     delay = current_app.config.get("DELIVERY_TEST_DELAY_SECONDS") or 0
     if delay:  # test only: a window in which to kill the worker between sending and recording
@@ -225,7 +232,8 @@ def retry_failed(ids: list[int] | None = None, channel: str | None = None, by: i
     at = now()
     requeued = db.session.scalars(
         db.update(OutboxMessage).where(*where)
-        .values(status="pending", next_attempt_at=at, published_at=None, claim=None, retry_until=None)
+        .values(status="pending", next_attempt_at=at, published_at=None, taken_at=None, claim=None,
+                retry_until=None)
         .returning(OutboxMessage.id).execution_options(synchronize_session=False)).all()
     if requeued:
         db.session.execute(db.insert(OutboxAttempt), [

@@ -132,7 +132,7 @@ def replay(sub: WebhookSubscriber, outbox_id: int) -> OutboxMessage:
         raise Refused(_l("Only a finished delivery (delivered or given up) can be replayed."))
     at = now()
     row.status, row.attempts, row.next_attempt_at, row.published_at = "pending", 0, at, None
-    row.sent_at, row.last_error, row.claim, row.retry_until = None, "", None, None
+    row.sent_at, row.last_error, row.claim, row.retry_until, row.taken_at = None, "", None, None, None
     db.session.add(OutboxAttempt(outbox_id=row.id, at=at, outcome="requeued"))
     row.replay_count, row.replayed_at = (row.replay_count or 0) + 1, at
     db.session.commit()
