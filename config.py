@@ -129,6 +129,8 @@ class Config:
     WEBHOOK_ALLOW_PRIVATE = _bool("WEBHOOK_ALLOW_PRIVATE")
     WEBHOOK_CA_FILE = os.environ.get("WEBHOOK_CA_FILE", "")
     WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+    # How long the ticket page keeps a chain's verdict for the same head (tickets/audit.py shown_verdict).
+    CHAIN_VERDICT_SECONDS = float(os.environ.get("CHAIN_VERDICT_SECONDS", "300"))
     SWEEP_SECONDS = float(os.environ.get("SWEEP_SECONDS", "60"))
     RELAY_SECONDS = float(os.environ.get("RELAY_SECONDS", "5"))
     FEEDBACK_LIMIT_DAYS = 5

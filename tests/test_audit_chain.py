@@ -12,7 +12,7 @@ import json
 import os
 import struct
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import DateTime, bindparam, text
@@ -22,6 +22,8 @@ from tickets.extensions import db
 from tickets.models import Attachment, Event, Ticket
 from tickets.services.actions import perform, record_feedback
 from tickets.services.common import Upload
+
+from tickets.timeutil import now, set_now
 
 from .conftest import accept, file_request, handle
 
@@ -327,9 +329,22 @@ def test_broken_chain_is_shown_on_the_ticket_page(app, built, park, login):
     page = client.get(f"/tickets/{t.number}").get_data(as_text=True)
     assert 'class="chain-ok"' in page
     sql("UPDATE events SET details = :d WHERE ticket_id = :t AND seq = 1", d="{}", t=t.id)
+    # The page keeps the verdict of the same head a short while (it would otherwise HMAC the whole
+    # chain on every view); past that, it reads the chain again and shows the break.
+    assert 'class="chain-ok"' in client.get(f"/tickets/{t.number}").get_data(as_text=True)
+    set_now(now() + timedelta(seconds=app.config["CHAIN_VERDICT_SECONDS"]))
     page = client.get(f"/tickets/{t.number}").get_data(as_text=True)
     assert 'class="chain-broken"' in page
     assert f"{t.number}: event 1 " in page
+
+
+def test_a_deleted_event_is_shown_on_the_ticket_page_at_once(app, built, park, login):
+    """The verdict is kept for the events the table holds: one fewer is verified again at once."""
+    t = built["middle"]
+    client = login(park.inspector)
+    assert 'class="chain-ok"' in client.get(f"/tickets/{t.number}").get_data(as_text=True)
+    sql("DELETE FROM events WHERE ticket_id = :t AND seq = :s", t=t.id, s=t.event_count)
+    assert 'class="chain-broken"' in client.get(f"/tickets/{t.number}").get_data(as_text=True)
 
 
 # --- canonical serialization and time format ----------------------------------------------

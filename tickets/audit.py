@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import and_
+from sqlalchemy import and_, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -192,6 +192,35 @@ def _key_change(ev: Event, prev_key: str | None, rotated_out: set[str]) -> str |
     if named.get("from_key") != prev_key or named.get("to_key") != ev.key_id:
         return "key_rotated event names other keys than the ones it links"
     return None
+
+
+def shown_verdict(ticket: Ticket) -> list[Break]:
+    """The chain's verdict for the ticket page: verified once per head, then kept a short while.
+
+    A staff view of a ticket would otherwise read and HMAC its whole chain on every view. The
+    verdict is kept in this process (never in the database, which someone altering the record
+    could write) for the same head hash, event count, events in the table and current key, at most
+    CHAIN_VERDICT_SECONDS (300); any new or deleted event verifies again at once. The daily
+    verification (digest.verify_step) and `flask audit verify` read every chain regardless.
+    """
+    ring = keyring()
+    ttl = current_app.config.get("CHAIN_VERDICT_SECONDS", 300)
+    cache = current_app.extensions.setdefault("chain_verdicts", {})
+    # What the ticket says of its chain and what the events table holds (one index-only read),
+    # so that a deleted or added event is verified again at once; a rewritten one, once the verdict ends.
+    held = db.session.execute(db.select(func.count(), func.max(Event.id)).where(Event.ticket_id == ticket.id)).one()
+    key = (ticket.id, ticket.head_hash, ticket.event_count, tuple(held), ring.current_id)
+    at = now()
+    kept = cache.get(key)
+    if kept is not None and (at - kept[0]).total_seconds() < ttl:
+        return kept[1]
+    breaks = verify_ticket(ticket, ring=ring)
+    if len(cache) >= 10_000:  # a bound, not an LRU: the oldest half goes
+        for old in list(cache)[:5_000]:
+            del cache[old]
+    cache.pop(key, None)
+    cache[key] = (at, breaks)
+    return breaks
 
 
 def verify_ticket(ticket: Ticket, events: list[Event] | None = None, ring: Keyring | None = None) -> list[Break]:

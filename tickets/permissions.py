@@ -76,20 +76,30 @@ def decision_department(req) -> int | None:
     return req.ticket.department_id
 
 
-def _other_heads(department_id: int | None, requester_id: int) -> list[int]:
-    """Ids of the department's active heads, the requester left out."""
-    if department_id is None:
-        return []
-    return list(db.session.scalars(
-        db.select(User.id).join(UserRole, UserRole.user_id == User.id)
-        .where(User.department_id == department_id, User.is_head.is_(True), User.active.is_(True),
-               UserRole.role == "official", User.id != requester_id)))
+def active_heads(department_ids) -> dict[int, set[int]]:
+    """The active heads of each of these departments, in one query: {department id: {user ids}}."""
+    ids = {d for d in department_ids if d is not None}
+    heads: dict[int, set[int]] = {d: set() for d in ids}
+    if ids:
+        for dept, uid in db.session.execute(
+                db.select(User.department_id, User.id).join(UserRole, UserRole.user_id == User.id)
+                .where(User.department_id.in_(ids), User.is_head.is_(True), User.active.is_(True),
+                       UserRole.role == "official")):
+            heads[dept].add(uid)
+    return heads
 
 
-def _decided_by_head(req) -> int | None:
-    """The department whose head decides `req` now, or None when a coordinator does."""
+def _decided_by_head(req, heads: dict[int, set[int]] | None = None) -> int | None:
+    """The department whose head decides `req` now, or None when a coordinator does.
+
+    A head decides when the department has an active head other than the requester. `heads`
+    (from active_heads) saves the query, for a list of requests.
+    """
     dept = decision_department(req)
-    return dept if _other_heads(dept, req.requested_by_id) else None
+    if dept is None:
+        return None
+    known = heads[dept] if heads is not None and dept in heads else active_heads([dept])[dept]
+    return dept if known - {req.requested_by_id} else None
 
 
 def _fits(user, req, head_dept: int | None) -> bool:
@@ -103,9 +113,9 @@ def _fits(user, req, head_dept: int | None) -> bool:
     return user.has("coordinator")
 
 
-def may_decide(user, req) -> bool:
+def may_decide(user, req, heads: dict[int, set[int]] | None = None) -> bool:
     """Whether `user` may approve or deny the pending request `req` (never their own)."""
-    return req.status == "pending" and _fits(user, req, _decided_by_head(req))
+    return req.status == "pending" and _fits(user, req, _decided_by_head(req, heads))
 
 
 def deciders(req) -> list[User]:

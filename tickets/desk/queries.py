@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, and_, column, exists, func, literal_column, or_, text, union
+from sqlalchemy import Integer, and_, column, exists, func, literal_column, or_, text, tuple_, union
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -159,10 +159,11 @@ def queue(user: User, f: Filters, page_size: int = PAGE_SIZE) -> Page:
     backwards = before is not None
     if after:
         due, last_id = after
-        stmt = stmt.where(or_(Ticket.queue_due_at > due, and_(Ticket.queue_due_at == due, Ticket.id > last_id)))
+        # A row value: the index on (..., queue_due_at, id) bounds the scan on both columns.
+        stmt = stmt.where(tuple_(Ticket.queue_due_at, Ticket.id) > tuple_(due, last_id))
     elif before:
         due, last_id = before
-        stmt = stmt.where(or_(Ticket.queue_due_at < due, and_(Ticket.queue_due_at == due, Ticket.id < last_id)))
+        stmt = stmt.where(tuple_(Ticket.queue_due_at, Ticket.id) < tuple_(due, last_id))
     # The page shows each row's firm, category and lead, and whether its due time is provisional
     # (which needs the open clock's start): load them in one query each, not per row.
     stmt = stmt.options(selectinload(Ticket.firm), selectinload(Ticket.category), selectinload(Ticket.lead),

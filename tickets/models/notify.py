@@ -137,6 +137,8 @@ class Notification(db.Model):
     __table_args__ = (
         UniqueConstraint("key", name="uq_notifications_key"),
         Index("ix_notifications_user_unread", "user_id", "read_at", "id"),
+        # The inbox: a user's newest first, paged by id, read from the index without a sort.
+        Index("ix_notifications_user", "user_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120))

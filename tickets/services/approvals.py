@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from ..audit import format_time
 from ..extensions import db
 from ..models import Department, ExtensionRequest, Ticket, TransferRequest, User
-from ..permissions import _pending, may_decide
+from ..permissions import _pending, active_heads, decision_department, may_decide
 from ..timeutil import now
 from . import clocks
 from .common import parse_id, raise_if, require_choice, require_text
@@ -49,17 +49,22 @@ def lead_and_department(errors, lead_id, department_id) -> tuple[User | None, De
 
 def inbox(user: User) -> tuple[list[ExtensionRequest], list[TransferRequest]]:
     """The pending requests `user` may decide: exactly those `may_decide` allows."""
-    lists = []
+    found = []
     for model in (ExtensionRequest, TransferRequest):
         stmt = (db.select(model).join(Ticket, model.ticket_id == Ticket.id)
                 .where(model.status == "pending", Ticket.state == "accepted")
                 .options(selectinload(model.ticket), selectinload(model.requested_by)))
+        if model is TransferRequest:
+            stmt = stmt.options(selectinload(model.from_department), selectinload(model.to_department))
         if not user.has("coordinator"):
             # A head decides only inside their department; the rule below says which.
             dept_col = Ticket.department_id if model is ExtensionRequest else model.from_department_id
             stmt = stmt.where(dept_col == user.department_id)
-        lists.append([r for r in db.session.scalars(stmt.order_by(model.id)) if may_decide(user, r)])
-    return lists[0], lists[1]
+        found.append(db.session.scalars(stmt.order_by(model.id)).all())
+    # Who heads each department concerned, once for the whole list (not a query per request).
+    heads = active_heads(decision_department(r) for rows in found for r in rows)
+    ext, trans = ([r for r in rows if may_decide(user, r, heads)] for rows in found)
+    return ext, trans
 
 
 # --- extensions --------------------------------------------------------------------------

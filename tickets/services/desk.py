@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, case, func, or_, tuple_
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -52,7 +52,7 @@ def _overdue_page(f, at, after, size):
             continue
         stmt = _overdue_base(f, at).where(cond)
         if s == seg and due is not None:
-            stmt = stmt.where(or_(Ticket.queue_due_at > due, and_(Ticket.queue_due_at == due, Ticket.id > last_id)))
+            stmt = stmt.where(tuple_(Ticket.queue_due_at, Ticket.id) > tuple_(due, last_id))
         # The open clocks tell whether each due time shown is provisional: one query, not one per row.
         stmt = stmt.options(selectinload(Ticket.open_clocks))
         got = db.session.scalars(stmt.order_by(Ticket.queue_due_at, Ticket.id).limit(size + 1 - len(rows))).all()
@@ -80,7 +80,7 @@ def _desc_page(stmt, col, after, size, parse):
             v, last_id = parse(p[0]), _id(p[1])
             if isinstance(v, int):
                 v = _id(str(v))
-            stmt = stmt.where(or_(col < v, and_(col == v, Ticket.id < last_id)))
+            stmt = stmt.where(tuple_(col, Ticket.id) < tuple_(v, last_id))
         except (ValueError, OverflowError):
             pass
     rows = db.session.scalars(stmt.order_by(col.desc(), Ticket.id.desc()).limit(size + 1)).all()

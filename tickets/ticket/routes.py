@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import attachments as att
-from ..audit import verify_ticket
+from ..audit import shown_verdict
 from ..extensions import db
 from ..lifecycle import ACTIONS, target_state
 from ..models import Attachment, Department, ExtensionRequest, Question, Ticket, TransferRequest, User
@@ -149,7 +149,7 @@ def render_ticket(ticket: Ticket, status: int = 200, errors: dict | None = None,
         rating_reviews=reviews.reviews_of(ticket) if staff_view else [],
     )
     if may_see_chain(current_user):
-        ctx["chain_breaks"] = verify_ticket(ticket)
+        ctx["chain_breaks"] = shown_verdict(ticket)
     return render_template("ticket/view.html", **ctx), status
 
 
