@@ -11,7 +11,7 @@ off; make-up working days Sunday 20 September and Saturday 10 October.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
@@ -327,3 +327,35 @@ def test_yellow_spans_the_national_day_holiday(cal):
     assert d.due_at == datetime(2026, 10, 8, 16, 0)
     assert d.yellow_at == datetime(2026, 9, 30, 16, 0)
     assert level(datetime(2026, 10, 3, 2, 0), d.yellow_at, d.due_at, d.red3_at) == "yellow"
+
+
+def test_working_days_between_counts_as_day_by_day():
+    """The prefix-sum count gives what summing each day's working part gives, on random spans."""
+    import random
+
+    from tickets.timeutil import SHANGHAI, to_local
+
+    cal = WorkCalendar({date(2026, 10, 10): True, date(2026, 10, 12): False, date(2027, 2, 7): True},
+                       loaded_years=[2026])
+
+    def day_by_day(start, end):
+        if end <= start:
+            return 0.0
+        a, b = to_local(start), to_local(end)
+        total, day = timedelta(0), a.date()
+        while day <= b.date():
+            if cal.is_workday(day):
+                lo = max(a, datetime.combine(day, time(0), SHANGHAI))
+                hi = min(b, datetime.combine(day + timedelta(days=1), time(0), SHANGHAI))
+                total += max(hi - lo, timedelta(0))
+            day += timedelta(days=1)
+        return round(total / timedelta(days=1), 2)
+
+    rng = random.Random(7)
+    origin = datetime(2025, 12, 20)
+    for _ in range(2000):
+        start = origin + timedelta(minutes=rng.randrange(60 * 24 * 500))
+        end = start + timedelta(minutes=rng.choice([rng.randrange(60 * 30), rng.randrange(60 * 24 * 90)]))
+        if rng.random() < 0.05:
+            start, end = end, start
+        assert cal.working_days_between(start, end) == day_by_day(start, end), (start, end)

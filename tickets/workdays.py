@@ -10,6 +10,7 @@ it is an admin's edit of that day.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from datetime import date, datetime, time, timedelta
 
 from .extensions import db
@@ -37,8 +38,13 @@ def due_day(due_at: datetime) -> date:
 
 class WorkCalendar:
     def __init__(self, overrides: dict[date, bool] | None = None, loaded_years=()):
-        self.overrides = dict(overrides or {})
-        self.loaded_years = set(loaded_years)
+        # Read-only: the counts below are cached, so a changed calendar is a new WorkCalendar.
+        self.overrides = MappingProxyType(dict(overrides or {}))
+        self.loaded_years = frozenset(loaded_years)
+        # Working days before each day from 1 January of _first_year (a prefix sum), built on demand.
+        self._first_year: int | None = None
+        self._last_year: int | None = None
+        self._before: list[int] = []
 
     @classmethod
     def load(cls) -> "WorkCalendar":
@@ -100,21 +106,43 @@ class WorkCalendar:
         unloaded = tuple(y for y in range(start_day.year, last.year + 1) if y not in self.loaded_years)
         return Deadline(from_local(yellow_local), from_local(due_local), from_local(red3_local), unloaded)
 
+    def _workdays(self, first: date, last: date) -> int:
+        """How many working days in [first, last): two look-ups in a prefix sum, whatever the span."""
+        if last <= first:
+            return 0
+        if self._first_year is None or first.year < self._first_year or last.year > self._last_year:
+            lo = min(first.year, self._first_year or first.year)
+            hi = max(last.year, self._last_year or last.year)
+            day, counts, n = date(lo, 1, 1), [], 0
+            while day <= date(hi, 12, 31):  # counts[i]: working days before the i-th day from 1 January lo
+                counts.append(n)
+                n += self.is_workday(day)
+                day += timedelta(days=1)
+            counts.append(n)
+            self._first_year, self._last_year, self._before = lo, hi, counts
+        base = date(self._first_year, 1, 1).toordinal()
+        return self._before[last.toordinal() - base] - self._before[first.toordinal() - base]
+
     def working_days_between(self, start: datetime, end: datetime) -> float:
-        """Working time from `start` to `end` (naive UTC), in working days; 0 if end <= start."""
+        """Working time from `start` to `end` (naive UTC), in working days; 0 if end <= start.
+
+        The part of the first and of the last day (if working days), and the whole working days
+        between them from a prefix sum: the same cost for a day as for a year.
+        """
         if end <= start:
             return 0.0
         a, b = to_local(start), to_local(end)
-        total = 0.0
-        day = a.date()
-        while day <= b.date():
-            if self.is_workday(day):
-                lo = max(a, datetime.combine(day, time(0), SHANGHAI))
-                hi = min(b, datetime.combine(day + timedelta(days=1), time(0), SHANGHAI))
-                if hi > lo:
-                    total += (hi - lo).total_seconds() / 86400
-            day += timedelta(days=1)
-        return round(total, 2)
+        first, last = a.date(), b.date()
+        # Summed as exact timedeltas, divided once: no rounding error piles up over a long span.
+        if first == last:
+            total = b - a if self.is_workday(first) else timedelta(0)
+        else:
+            total = timedelta(days=self._workdays(first + timedelta(days=1), last))
+            if self.is_workday(first):
+                total += datetime.combine(first + timedelta(days=1), time(0), SHANGHAI) - a
+            if self.is_workday(last):
+                total += b - datetime.combine(last, time(0), SHANGHAI)
+        return round(total / timedelta(days=1), 2)
 
     def missing_years(self, years) -> list[int]:
         return sorted(set(years) - self.loaded_years)

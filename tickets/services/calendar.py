@@ -60,8 +60,7 @@ def set_day(day: date, is_workday: bool, name: str, actor_id: int | None) -> int
     # What the day would be without a row: Monday-Friday in a loaded year, the statutory
     # derivation in a provisional one. A row is kept only where the admin differs from that,
     # so that an edit on a provisional holiday (a working 1 January) is not lost.
-    cal.overrides.pop(day, None)
-    default = cal.is_workday(day)
+    default = WorkCalendar({d: w for d, w in cal.overrides.items() if d != day}, cal.loaded_years).is_workday(day)
     if is_workday == default:
         if row is not None:
             db.session.delete(row)
