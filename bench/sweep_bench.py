@@ -198,12 +198,14 @@ def seed(n: int, fraction: float, park: Park) -> dict:
                 "urgency": "normal", "contact_name": "Contact", "contact_phone": "13800138000",
                 "state": "accepted" if is_open else "fed_back", "lead_id": lead_id, "department_id": dept_id,
                 "round": 1, "created_at": created, "closed_at": None if is_open else handled + timedelta(days=1),
+                "updated_at": created if is_open else handled + timedelta(days=1),
                 "transfer_count": 0, "extension_count": 0,
                 "clock_kind": "handle" if is_open else None,
                 "yellow_at": yellow if is_open else None, "due_at": due if is_open else None,
                 "red3_at": red3 if is_open else None, "queue_due_at": due if is_open else NO_DUE,
                 "solved": None if is_open else "yes", "rating": None if is_open else "satisfied",
                 "supervised_at": None, "head_hash": "", "event_count": 0, "version": 1,
+                "search_text": f"bench request {tid}",
             })
             base = {"ticket_id": tid, "deadline_version": 1}
             clock_id += 1

@@ -28,24 +28,65 @@ from .errors import ServiceError
 LADDER = (("yellow", "yellow_at"), ("red", "due_at"), ("red3", "red3_at"))
 
 
-def recipients(ticket: Ticket, kind: str, level: str, clock: Clock | None = None) -> list[User]:
+class Audience:
+    """Who hears of a step, looked up once per sweep batch: roles, heads, leads and liaisons.
+
+    A sweep raising thousands of steps would otherwise read the coordinators (or a department's
+    heads) again for each one. Forgotten at each commit, so that a batch never uses a user read
+    before another transaction changed them.
+    """
+
+    def __init__(self):
+        self.forget()
+
+    def forget(self) -> None:
+        self._roles: dict[str, list[User]] = {}
+        self._heads: dict[int | None, list[User]] = {}
+        self._users: dict[int, User | None] = {}
+
+    def role(self, role: str) -> list[User]:
+        if role not in self._roles:
+            self._roles[role] = notify.users_with_role(role)
+        return self._roles[role]
+
+    def heads(self, department_id: int | None) -> list[User]:
+        if department_id not in self._heads:
+            self._heads[department_id] = notify.heads_of(department_id)
+        return self._heads[department_id]
+
+    def _active(self, user_id: int | None) -> list[User]:
+        if user_id is None:
+            return []
+        if user_id not in self._users:
+            self._users[user_id] = db.session.get(User, user_id)
+        user = self._users[user_id]
+        return [user] if user is not None and user.active else []
+
+    def lead(self, ticket: Ticket) -> list[User]:
+        return self._active(ticket.lead_id)
+
+    def liaison(self, ticket: Ticket) -> list[User]:
+        return self._active(ticket.firm.liaison_id)
+
+
+def recipients(ticket: Ticket, kind: str, level: str, clock: Clock | None = None,
+               audience: Audience | None = None) -> list[User]:
     """DESIGN.md, Clocks: who hears of each step of each clock (an explanation clock names its notice)."""
+    a = audience or Audience()
     if kind == "explanation":
         from .notices import explanation_recipients
 
         return explanation_recipients(clock, level)
     if kind == "accept":
         if level in ("yellow", "red"):
-            return notify.users_with_role("coordinator")
-        return (notify.users_with_role("coordinator") + notify.users_with_role("leader")
-                + notify.users_with_role("inspector"))
+            return a.role("coordinator")
+        return a.role("coordinator") + a.role("leader") + a.role("inspector")
     if kind == "handle":
         if level == "yellow":
-            return notify.lead_of(ticket)
+            return a.lead(ticket)
         if level == "red":
-            return notify.lead_of(ticket) + notify.heads_of(ticket.department_id) + notify.liaison_of(ticket)
-        return (notify.users_with_role("inspector") + notify.heads_of(ticket.department_id)
-                + notify.liaison_of(ticket))
+            return a.lead(ticket) + a.heads(ticket.department_id) + a.liaison(ticket)
+        return a.role("inspector") + a.heads(ticket.department_id) + a.liaison(ticket)
     if kind == "feedback" and level == "yellow":
         return notify.firm_users(ticket)
     return []
@@ -60,9 +101,12 @@ def _next_step_time(clock: Clock, done: set[str]) -> datetime | None:
     return None
 
 
-def raise_step(clock_id: int, level: str, at: datetime, passed: tuple[str, ...] = ()) -> str:
-    """Raise one step in its own transaction: 'raised', 'duplicate' or 'stopped'.
+def raise_step(clock_id: int, level: str, at: datetime, passed: tuple[str, ...] = (),
+               audience: Audience | None = None, batched: bool = False) -> str:
+    """Raise one step: 'raised', 'duplicate' or 'stopped'.
 
+    On its own it commits; `batched` (the sweep) writes it in a savepoint of the batch's
+    transaction instead, so that a step another sweep raised first rolls back alone.
     `passed` are the lower levels this sweep found past as well: each is kept as a
     skipped step (never sent), and their people hear of the highest level instead, once.
     """
@@ -71,7 +115,8 @@ def raise_step(clock_id: int, level: str, at: datetime, passed: tuple[str, ...] 
         return "stopped"
     ticket = clock.ticket
     version = clock.deadline_version
-    users = notify.unique(u for lv in (level, *passed) for u in recipients(ticket, clock.kind, lv, clock))
+    users = notify.unique(u for lv in (level, *passed) for u in recipients(ticket, clock.kind, lv, clock, audience))
+    savepoint = db.session.begin_nested() if batched else None
     try:
         _skip(clock, passed, at)
         step = ReminderStep(ticket_id=ticket.id, clock_id=clock.id, clock_kind=clock.kind, level=level,
@@ -91,10 +136,17 @@ def raise_step(clock_id: int, level: str, at: datetime, passed: tuple[str, ...] 
                   "clock": clock.kind, "round": clock.round, "level": level, "due": format_time(clock.due_at),
                   "start": format_time(clock.started_at)}
         notify.enqueue(users, f"step:{step.id}", "reminder", ticket, params, step_id=step.id)
-        db.session.commit()
+        if savepoint is not None:
+            db.session.flush()
+            savepoint.commit()
+        else:
+            db.session.commit()
     except (IntegrityError, StaleDataError):
         # Another sweep raised it first, or changed the ticket meanwhile: owed once.
-        db.session.rollback()
+        if savepoint is not None:
+            savepoint.rollback()
+        else:
+            db.session.rollback()
         return "duplicate"
     return "raised"
 
@@ -126,7 +178,7 @@ def _owed(clock: Clock, at: datetime) -> tuple[list[str], bool]:
     return owed, False
 
 
-def _advance(clock_id: int) -> None:
+def _advance(clock_id: int, batched: bool = False) -> None:
     clock = db.session.get(Clock, clock_id)
     if clock is None:
         return
@@ -136,9 +188,27 @@ def _advance(clock_id: int) -> None:
     if clock.next_step_at != nxt:
         clock.next_step_at = nxt
         try:
-            db.session.commit()
+            if batched:
+                with db.session.begin_nested():
+                    db.session.flush()
+            else:
+                db.session.commit()
         except StaleDataError:
-            db.session.rollback()
+            if not batched:
+                db.session.rollback()
+
+
+def _begin_batch() -> None:
+    """Open the batch's transaction; on SQLite with BEGIN IMMEDIATE.
+
+    pysqlite opens no transaction before a SAVEPOINT, so the first step's savepoint would commit on
+    its release; and a transaction that read before it wrote could not write once another process
+    had (SQLite answers "busy" at once, not after its timeout). Taking the write lock first does both.
+    """
+    if db.engine.dialect.name == "sqlite":
+        conn = db.session.connection()
+        if not conn.connection.driver_connection.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def candidates(at: datetime, after: tuple[datetime, int] | None, batch: int):
@@ -156,10 +226,16 @@ def candidates(at: datetime, after: tuple[datetime, int] | None, batch: int):
     return stmt.order_by(Clock.next_step_at, Clock.id).limit(batch)
 
 
-def sweep(batch: int = 1000) -> dict:
-    """One sweep over every clock with a step due; returns counts of what it did."""
+def sweep(batch: int = 1000, commit_every: int = 200) -> dict:
+    """One sweep over every clock with a step due; returns counts of what it did.
+
+    The steps are written in transactions of up to `commit_every` steps, each step in a savepoint:
+    a step that another sweep raised first (the unique key) or whose ticket changed meanwhile rolls
+    back alone, and is owed once all the same.
+    """
     from .actions import perform
 
+    audience = Audience()
     at = now()
     run = SweepRun(started_at=at)
     counts: Counter = Counter()
@@ -170,25 +246,39 @@ def sweep(batch: int = 1000) -> dict:
         rows = db.session.execute(candidates(at, after, batch)).all()
         if not rows:
             break
+        _begin_batch()
+        steps = 0
         for clock_id, kind, step_at in rows:
             after = (step_at, clock_id)
+            if steps >= commit_every:
+                # A batch's steps are written together: one commit (and one fsync) per batch, not per step.
+                db.session.commit()
+                audience.forget()
+                _begin_batch()
+                steps = 0
+            steps += 1
             clock = db.session.get(Clock, clock_id)
             if clock.stopped_at is None:
                 owed, closed = _owed(clock, at)
                 if closed:
                     # The firm hears that the request closed, not that its window is about to.
+                    db.session.commit()  # the closing is a lifecycle action: it commits on its own
                     outcome = _expire(perform, clock, owed, at)
+                    _begin_batch()
                     counts[outcome] += 1
                     if outcome == "feedback.expired":
                         counts.update(f"{kind}.{lv}.skipped" for lv in owed)
                 elif owed:
                     # Only the highest level past is sent; a sweep that comes late (the worker was
                     # down, the app was off) does not send "due soon" and "overdue" at one moment.
-                    outcome = raise_step(clock_id, owed[-1], at, passed=tuple(owed[:-1]))
+                    outcome = raise_step(clock_id, owed[-1], at, passed=tuple(owed[:-1]), audience=audience,
+                                         batched=True)
                     counts[f"{kind}.{owed[-1]}.{outcome}"] += 1
                     if outcome == "raised":
                         counts.update(f"{kind}.{lv}.skipped" for lv in owed[:-1])
-            _advance(clock_id)
+            _advance(clock_id, batched=True)
+        db.session.commit()
+        audience.forget()
         db.session.expire_all()
     run.finished_at = now()
     run.counts = canonical_json(dict(sorted(counts.items())))
