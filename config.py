@@ -264,6 +264,10 @@ def engine_options(uri: str, explicit: dict | None = None) -> dict:
             # server is down instead of hanging on the operating system's TCP timeout.
             "connect_args": {"connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))},
         }
+        if _bool("DB_PGBOUNCER"):
+            # Transaction pooling hands the server connection to another client after each
+            # transaction: a statement psycopg prepared on it would be missing (or another's).
+            options["connect_args"]["prepare_threshold"] = None
     return {**options, **(explicit or {})}
 
 

@@ -109,5 +109,8 @@ def test_engine_options_for_postgres(pg_app, monkeypatch):
     monkeypatch.setenv("DB_MAX_OVERFLOW", "1")
     opts = engine_options("postgresql+psycopg://x@h/db")
     assert (opts["pool_size"], opts["max_overflow"]) == (3, 1)
+    assert "prepare_threshold" not in opts["connect_args"]
+    monkeypatch.setenv("DB_PGBOUNCER", "1")
+    assert engine_options("postgresql+psycopg://x@h/db")["connect_args"]["prepare_threshold"] is None
     assert engine_options("sqlite:///x.db") == {}
     assert engine_options("postgresql://x@h/db", {"pool_size": 9})["pool_size"] == 9
