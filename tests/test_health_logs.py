@@ -88,8 +88,9 @@ def json_app(tmp_path):
         LOG_FORMAT = "json"
 
     app = create_app(Cfg)
+    logs.configure_for(app)  # as wsgi.py does
     yield app
-    logs.configure("text")
+    logs.unconfigure()
 
 
 def test_a_request_logs_one_json_line_with_the_id_it_answers(json_app, capsys):
@@ -129,7 +130,7 @@ def test_every_line_of_a_request_carries_its_id_and_no_secret(tmp_path, capsys):
             client.get("/desk/tickets?q=secret-search", headers={"X-Request-ID": "desk-1"})
             out = capsys.readouterr().out
         finally:
-            logs.configure("text")
+            logs.unconfigure()
     lines = json_lines(out)  # every line is one JSON object
     desk = [x for x in lines if x.get("request_id") == "desk-1" and x["logger"] == "bihuan.request"][0]
     assert desk["user_id"] == park.coordinator.id and desk["path"] == "/desk/tickets"

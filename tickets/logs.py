@@ -89,14 +89,20 @@ class StdoutHandler(logging.StreamHandler):
 
 def configure(fmt: str, level: str = "INFO") -> None:
     """One handler on the root logger, in `fmt` ("json" or "text"); calling again replaces it."""
+    unconfigure()
     root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, _MARK, False)]:
-        root.removeHandler(handler)
     handler = StdoutHandler()
     setattr(handler, _MARK, True)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper())
+
+
+def unconfigure() -> None:
+    """Take this module's handler off the root logger again (the tests that installed it)."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _MARK, False)]:
+        root.removeHandler(handler)
 
 
 def _user_id():
@@ -105,14 +111,16 @@ def _user_id():
     return user.id if user is not None and getattr(user, "is_authenticated", False) else None
 
 
+def configure_for(app: Flask) -> None:
+    """The entry points (wsgi.py: gunicorn, `flask`, `make run`) call this: the factory leaves logging alone."""
+    configure(app.config.get("LOG_FORMAT", "text"), app.config.get("LOG_LEVEL", "INFO"))
+    from flask.logging import default_handler
+
+    # The root handler writes the app's lines; Flask's own would write each twice.
+    app.logger.removeHandler(default_handler)
+
+
 def init_app(app: Flask) -> None:
-    if app.config.get("LOG_FORMAT") == "json" or not app.testing:
-        configure(app.config.get("LOG_FORMAT", "text"), app.config.get("LOG_LEVEL", "INFO"))
-        from flask.logging import default_handler
-
-        # The root handler writes the app's lines; Flask's own would write each twice.
-        app.logger.removeHandler(default_handler)
-
     @app.before_request
     def start_request():
         g.request_id = request_id_from(request.headers.get(HEADER))
