@@ -14,7 +14,7 @@ from tickets import create_app
 from tickets.extensions import db
 from tickets.reference import ensure_reference_data
 
-from .conftest import Park, login as _login  # noqa: F401
+from .conftest import Park
 from .conftest import PASSWORD
 from .pg import TempPostgres
 
