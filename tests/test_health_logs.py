@@ -137,15 +137,18 @@ def test_every_line_of_a_request_carries_its_id_and_no_secret(tmp_path, capsys):
     assert PASSWORD not in out and "secret-search" not in out and "session=" not in out
 
 
-def test_production_logs_json_by_default(monkeypatch):
-    import importlib
+def test_production_logs_json_by_default():
+    """Read in a fresh interpreter: config.py reads the environment when it is imported."""
+    import os
+    import subprocess
+    import sys
 
-    import config
+    from .procs import python_path
+    from .test_server_header import ROOT
 
-    monkeypatch.delenv("LOG_FORMAT", raising=False)
-    fresh = importlib.reload(config)
-    try:
-        assert fresh.ProductionConfig.LOG_FORMAT == "json"
-        assert fresh.DevelopmentConfig.LOG_FORMAT == "text" and fresh.TestingConfig.LOG_FORMAT == "text"
-    finally:
-        importlib.reload(config)
+    env = {k: v for k, v in os.environ.items() if k != "LOG_FORMAT"}
+    env["PYTHONPATH"] = python_path(ROOT)
+    out = subprocess.run([sys.executable, "-c", "import config; print(config.ProductionConfig.LOG_FORMAT, "
+                          "config.DevelopmentConfig.LOG_FORMAT, config.TestingConfig.LOG_FORMAT)"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["json", "text", "text"]
