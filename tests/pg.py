@@ -38,10 +38,22 @@ class TempPostgres:
             shutil.chown(self.dir, "postgres")
         self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "bihuan", "-E", "UTF8",
                   "--locale=C")
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-o",
-                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        self.start_server()
         self._run(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "bihuan", "bihuan")
         return self
+
+    def start_server(self) -> None:
+        """Start the cluster (again): the same data folder and port, so the same URL serves the same data."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-o",
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+
+    def stop_server(self) -> None:
+        """Stop the cluster as an operator's restart does (fast: every session is cut), keeping its data."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def restart(self) -> None:
+        self.stop_server()
+        self.start_server()
 
     def stop(self) -> None:
         try:

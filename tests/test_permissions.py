@@ -342,7 +342,9 @@ def test_form_posted_twice_is_applied_once(park, login, client):
 # The favicon too: a browser asks for it before anyone signs in.
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.language", "auth.index", "auth.favicon",
                     # The API's specification and its documentation page (every call of the API answers 401).
-                    "api.openapi", "api.docs", "api.docs_asset"}
+                    "api.openapi", "api.docs", "api.docs_asset",
+                    # The load balancer's health checks (tickets/health.py).
+                    "health.healthz", "health.readyz"}
 
 
 def _example_url(app, rule) -> str:

@@ -60,7 +60,8 @@ def test_every_page_of_every_role(app, park, login):
         for url in urls:
             resp = client.get(url)
             where = f"{user.username} {url} {resp.status_code}"
-            assert resp.status_code < 500, where
+            # /readyz answers 503 here: no Redis runs for this test (tests/test_health_logs.py).
+            assert resp.status_code < 500 or url == "/readyz", where
             check_common(resp, where)
             # Signed in: nothing is kept by the browser or a proxy, whatever the status.
             assert resp.headers.get("Cache-Control") == "no-store", where

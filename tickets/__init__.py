@@ -36,6 +36,10 @@ def create_app(config_class=None) -> Flask:
     )
     app.config.from_object(config_class or config_from_env())
     app.config["CELERY"] = dict(app.config["CELERY"], broker_url=app.config["REDIS_URL"])
+    from config import engine_options
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
+                                                             app.config.get("SQLALCHEMY_ENGINE_OPTIONS"))
     (config_class or config_from_env()).check(app)
 
     from .routing import IdConverter
@@ -65,6 +69,10 @@ def create_app(config_class=None) -> Flask:
     # Imported for its before_flush listener: webhook rows are written with their events.
     from .services import webhooks  # noqa: F401
     security_headers.init_app(app)
+    from . import db_down, health
+
+    db_down.init_app(app)
+    health.init_app(app)
 
     from .auth import bp as auth_bp
     from .desk import bp as desk_bp
@@ -97,4 +105,8 @@ def create_app(config_class=None) -> Flask:
     from . import cli
 
     cli.init_app(app)
+    # Last, so that its hook runs first: every line of a request carries the request's id.
+    from . import logs
+
+    logs.init_app(app)
     return app

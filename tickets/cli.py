@@ -5,7 +5,7 @@ import sys
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 audit_cli = AppGroup("audit", help="Check the tamper-evident record.")
 calendar_cli = AppGroup("calendar", help="The working-day calendar.")
@@ -266,6 +266,41 @@ def report_rates(first, last, by, fmt, output, locale):
 _init_app_before_report = init_app
 
 
+@click.command("backup")
+@click.option("--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The archive to write (tar.gz): the database, the uploaded files and a manifest.")
+@with_appcontext
+def backup_command(output: str):
+    """Back up the database (consistent while the app runs) and the uploads into one archive."""
+    from .backup import BackupError, backup
+
+    try:
+        result = backup(output)
+    except BackupError as error:
+        raise click.ClickException(str(error))
+    m = result.manifest
+    click.echo(f"written: {result.path} ({m['database']}, revision {m['alembic_revision']}, "
+               f"{m['tickets']} tickets, {m['events']} events, {m['upload_files']} uploaded files)")
+
+
+@click.command("restore")
+@click.option("--input", "source", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="An archive written by `backup`.")
+@with_appcontext
+def restore_command(source: str):
+    """Restore a backup into the configured database, which must be empty, and into UPLOAD_DIR."""
+    from .backup import BackupError, restore
+
+    try:
+        m = restore(source)
+    except BackupError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"restored: {m['tickets']} tickets, {m['events']} events, {m['upload_files']} uploaded files "
+               f"from the backup of {m['created_at']}; now run `flask --app wsgi audit verify`")
+
+
 def init_app(app: Flask) -> None:  # noqa: F811 (appended: registers the report group too)
     _init_app_before_report(app)
     app.cli.add_command(report_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -372,6 +372,9 @@ ENDPOINTS: dict[str, str] = {
     # Which role's help a user may read is help_roles (404 for the others).
     "auth.help_role": "signed_in",
     "auth.favicon": "public",
+    # For the load balancer (tickets/health.py): no session, no user.
+    "health.healthz": "public",
+    "health.readyz": "public",
     "auth.change_password": "signed_in",
     # Each user's own API tokens (another user's token: 404).
     "auth.api_tokens": "signed_in",

@@ -25,6 +25,7 @@ STATUS = {
     422: ("invalid_input", "Invalid input"),
     429: ("too_many_requests", "Too many requests"),
     500: ("server_error", "Server error"),
+    503: ("unavailable", "Service unavailable"),
 }
 MESSAGES = {
     400: _l("The request could not be read."),
