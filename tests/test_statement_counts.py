@@ -192,3 +192,39 @@ def test_inbox(park, login):
     notify(3, 40)
     many = page_statements(client, "/inbox/")
     assert_same(few, many, "inbox")
+
+
+def test_a_deep_queue_page_searches_its_index_on_both_columns(park, login):
+    """The keyset of the queue's next page is a row value, which the index search uses after the lead
+    (or the state): the deep page reads from its cursor on, not the official's whole range."""
+    import re
+
+    from sqlalchemy import event
+
+    accepted_tickets(park, 30)
+    client = login(park.hr_official)
+    html = client.get("/desk/tickets").get_data(as_text=True)
+    after = re.search(r'data-testid="next-page" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    seen = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        assert client.get(after).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    [(page_sql, params)] = [(s, p) for s, p in seen if "ORDER BY tickets.queue_due_at, tickets.id" in s]
+    conn = db.session.connection()
+    if db.engine.dialect.name == "postgresql":
+        # A handful of rows: PostgreSQL would rightly scan the table; asked not to, it shows the index it can use.
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = " ".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + page_sql, params))
+        assert re.search(r"Index Cond: \(\((lead_id|state) = .*ROW\(queue_due_at, id\) > ROW\(", plan), plan
+        return
+    plan = " ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + page_sql, params))
+    # The range starts at the cursor's due time (the old `due > ? OR (due = ? AND id > ?)` was bounded
+    # by the lead alone: a deep page read every ticket of the official before it).
+    # (Either of the queue's indexes, by lead or by state, whichever the planner takes.)
+    assert re.search(r"USING INDEX ix_tickets_(lead|state)_queue \((lead_id|state)=\? AND \(?queue_due_at", plan), plan
