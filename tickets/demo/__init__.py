@@ -198,8 +198,7 @@ def seed_bulk(tickets: int, *, per_day: int = 1_000, random_seed: int = RANDOM_S
         raise click.ClickException("The database already holds tickets; the bulk demo is only loaded into a "
                                    "database without any.")
     started = _time.monotonic()
-    set_now(None)
-    end = now()
+    end = now()  # the service clock: the real one, or a test's
     try:
         seed_known_years()
         ensure_reference_data()
@@ -209,7 +208,7 @@ def seed_bulk(tickets: int, *, per_day: int = 1_000, random_seed: int = RANDOM_S
             create_people(random.Random(random_seed))
         db.session.commit()
     finally:
-        set_now(None)
+        set_now(end)  # the history ends at `end`, and the rest of this process stays there
     park = _time.monotonic()
     if not quiet:
         click.echo(f"Demo park: {db.session.scalar(db.select(db.func.count(User.id)))} users "

@@ -24,17 +24,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..audit import GENESIS, canonical_json, keyring
+from ..audit import GENESIS, keyring
 from ..segment import _words, number_words
 from ..timeutil import now
 from . import texts
 
 BATCH = 20_000
+# tickets.audit.canonical_json with one encoder for every call (json.dumps builds one per call).
+canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 OPEN_RECENT = 1_000  # every 10th of the newest 1,000 tickets is still open...
 OPEN_RECENT_EVERY = 10
 OPEN_OLD = 6_000  # ...and every 300th of the 6,000 before them: long overdue, on the supervision list
