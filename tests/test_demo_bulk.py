@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 
 from tickets.audit import verify_all
+from tickets.demo import bulk
 from tickets.demo_logins import DEMO_PASSWORD
 from tickets.extensions import db
 from tickets.models import (Event, ExtensionRequest, Feedback, Handling, Ticket, TicketCounter, TransferRequest,
@@ -31,7 +32,9 @@ def pg_url():
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def seeded(request, tmp_path):
+def seeded(request, tmp_path, monkeypatch):
+    # Batches of 1,000: the rows are made by two forked workers, as for a million.
+    monkeypatch.setattr(bulk, "BATCH", 1_000)
     url = f"sqlite:///{tmp_path / 'bulk.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     with app_on(url, tmp_path) as app:
         result = app.test_cli_runner().invoke(args=["demo", "seed", "--tickets", str(N), "--bulk"])

@@ -25,8 +25,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import multiprocessing
 import random
 import time
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -208,7 +210,7 @@ def finish(conn, tables, deferred, counters: dict[int, int]) -> None:
                 conn.exec_driver_sql(f"ALTER TABLE {table.name} RESET (autovacuum_enabled)")
 
 
-def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool = True) -> dict:
+def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool = True, workers: int = 2) -> dict:
     """n tickets, the newest filed just now, one every 1/per_day days before it; returns counts.
 
     `park` is a Roster, or bench.common.Park (its officials by department), or None: the database's own.
@@ -249,34 +251,36 @@ def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool =
     sqlite = conn.dialect.name == "sqlite"
     no_due = stamp(NO_DUE)
     deferred = prepare(conn, tables)
-    ids = dict.fromkeys(tables, 0)
-    stats = dict.fromkeys(("open", "overdue", "supervised_open", "supervised", "round2", "bounced", "transferred",
-                           "rejected", "withdrawn", "closed_unconfirmed", "closed_forced", "fed_back", "extended"), 0)
-    counters: dict[int, int] = {}
-    first_created = at - timedelta(days=(n - 0.5) / per_day)
-    local_shift = timedelta(hours=8)  # Asia/Shanghai keeps no daylight saving time
-    year = (first_created + local_shift).year
-    next_year_at = datetime(year + 1, 1, 1) - local_shift
-
-    def nid(name):
-        ids[name] += 1
-        return ids[name]
+    years = year_starts(n, per_day, at)  # (first ticket id, year), ascending
+    counters = {year: (years[i + 1][0] if i + 1 < len(years) else n + 1) - first
+                for i, (first, year) in enumerate(years)}
+    firsts = [first for first, _y in years]
 
     def deadline(start, limit):  # working days as calendar days x 7/5; yellow a day before, red3 3 days after
         due = start + limit * 1.4
         return due - 1.0, due, due + 4.2
 
-    for start in range(1, n + 1, BATCH):
+    def generate(start: int):
+        """The rows of tickets start .. start + BATCH - 1, and their counts: the same in any process.
+
+        Ids come from the ticket id (its events (tid - 1) * 16 + seq, its clocks (tid - 1) * 8 + j,
+        ...): each batch has its own ranges, whichever process makes it.
+        """
+        rng = random.Random(RANDOM_SEED * 1000 + start // BATCH)
+        stats = dict.fromkeys(STATS, 0)
         rows = {name: [] for name in tables}
         ev_rows = rows["events"]
+        yi = bisect_right(firsts, start) - 1
+        first, year = years[yi]
+        next_first = years[yi + 1][0] if yi + 1 < len(years) else n + 2
         for tid in range(start, min(start + BATCH, n + 1)):
             age = (n - tid + 0.5) / per_day  # days since filing
             created = at - timedelta(days=age)
-            if created >= next_year_at:
-                year = (created + local_shift).year
-                next_year_at = datetime(year + 1, 1, 1) - local_shift
-            counters[year] = counters.get(year, 0) + 1
-            number = f"{year}-{counters[year]:06d}"
+            if tid >= next_first:
+                yi += 1
+                first, year = years[yi]
+                next_first = years[yi + 1][0] if yi + 1 < len(years) else n + 2
+            number = f"{year}-{tid - first + 1:06d}"
 
             def D(x):  # an offset in days -> the time
                 return created + timedelta(days=x)
@@ -364,9 +368,9 @@ def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool =
             stats["bounced"] += transfers >= 2
             stats["transferred"] += transfers >= 1
             stats["extended"] += extended
-            for kind, k, st, lim, y, due, red3, orig, stop, version in clocks:
+            for j, (kind, k, st, lim, y, due, red3, orig, stop, version) in enumerate(clocks, (tid - 1) * 8 + 1):
                 upcoming = [x for x in (y, due, red3) if x > age] if stop is None else []
-                rows["clocks"].append((nid("clocks"), tid, kind, k, T(st), lim, T(y), T(due), T(red3), T(orig),
+                rows["clocks"].append((j, tid, kind, k, T(st), lim, T(y), T(due), T(red3), T(orig),
                                        None if stop is None else T(stop), version,
                                        T(upcoming[0]) if upcoming else None, None,
                                        dept if kind != "accept" else None, lead if kind != "accept" else None))
@@ -404,7 +408,7 @@ def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool =
                     if k == 1 and transfers:
                         for i in range(transfers):
                             asked, when = hs + span * (.04 + .1 * i), hs + span * (.08 + .1 * i)
-                            req_id = nid("transfers")
+                            req_id = (tid - 1) * 4 + i + 1
                             rows["transfers"].append((req_id, tid, path[i], path[i + 1], None, "非本单位职责，请转办",
                                                       "approved", official[path[i]], T(asked), coord, T(when),
                                                       "同意转办。", official[path[i]]))
@@ -419,7 +423,7 @@ def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool =
                                          "reason": "非本单位职责，请转办", "comment": "同意转办。"}))
                     if extended and k == len(steps):
                         asked, when = hs + span * .4, hs + span * .45
-                        req_id = nid("extensions")
+                        req_id = tid
                         reason, public = texts.EXTENSION[tid % len(texts.EXTENSION)]
                         rows["extensions"].append((req_id, tid, k, 5, reason, public, "approved", lead, T(asked),
                                                    coord, T(when), "同意延期，请抓紧办理。", None))
@@ -433,7 +437,7 @@ def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool =
                         continue
                     done = done_texts[tid % len(done_texts)]
                     contacted = stamp(D(handled).date())
-                    rows["handlings"].append((nid("handlings"), tid, k, "resolved", done, "phone", contacted, lead,
+                    rows["handlings"].append(((tid - 1) * 4 + k, tid, k, "resolved", done, "phone", contacted, lead,
                                               T(handled), dept))
                     evs.append((handled, lead, "handle", "accepted", "handled", "public",
                                 {"round": k, "outcome": "resolved", "what_was_done": done, "explanation": "",
@@ -446,7 +450,7 @@ def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool =
                                   else "basically_satisfied")
                         comment = texts.REWORK[""][0] if rework else "感谢园区的帮助，问题已解决。"
                         final = {"solved": solved, "rating": rating}
-                        rows["feedbacks"].append((nid("feedbacks"), tid, k, solved, rating, comment, submitter_id,
+                        rows["feedbacks"].append(((tid - 1) * 4 + k, tid, k, solved, rating, comment, submitter_id,
                                                   T(given)))
                         evs.append((given, submitter_id, "rework" if rework else "feedback", "handled",
                                     "accepted" if rework else "fed_back", "public",
@@ -464,10 +468,9 @@ def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool =
                 when = D(off)
                 body = canonical_json(details)
                 link = sign(number, seq, prev, actor, _ft(when), action, frm, to, vis, body)
-                ev_rows.append((ids["events"] + seq, tid, seq, actor, stamp(when), action, frm, to, vis, body,
+                ev_rows.append(((tid - 1) * 16 + seq, tid, seq, actor, stamp(when), action, frm, to, vis, body,
                                 prev, link, kid))
                 prev = link
-            ids["events"] += seq
             last_at = stamp(D(evs[-1][0]))
             state = (fate if fate != "open" else "submitted" if acc is None
                      else "handled" if steps[0][1] is not None else "accepted")
@@ -482,12 +485,36 @@ def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool =
                 final.get("solved") if decided and fate == "fed_back" else None,
                 final.get("rating") if decided and fate == "fed_back" else None,
                 None if supervised is None else T(supervised), prev, seq, 1, search_text, last_at))
-        with conn.begin():
-            for name, batch in rows.items():
-                bulk(conn, *tables[name], batch)
-        if start // BATCH % 10 == 0 or start + BATCH > n:
-            say(f"  seeded {min(start + BATCH - 1, n):,} tickets, {ids['events']:,} events, {ids['clocks']:,} clocks "
-                f"({time.monotonic() - started:.0f} s)", flush=True)
+        return rows, stats
+
+    stats = dict.fromkeys(STATS, 0)
+    ids = dict.fromkeys(tables, 0)
+    batches = range(1, n + 1, BATCH)
+    global _GENERATE
+    _GENERATE = generate
+    pool = None
+    if workers > 1 and len(batches) > 1:
+        # Forked after everything above: the workers make rows from the same values and never touch the database.
+        pool = multiprocessing.get_context("fork").Pool(workers)
+        made = pool.imap(_generate, batches)
+    else:
+        made = map(generate, batches)
+    try:
+        for start, (rows, counts) in zip(batches, made):
+            with conn.begin():
+                for name, batch in rows.items():
+                    bulk(conn, *tables[name], batch)
+                    ids[name] += len(batch)
+            for key, value in counts.items():
+                stats[key] += value
+            if start // BATCH % 10 == 0 or start + BATCH > n:
+                say(f"  seeded {min(start + BATCH - 1, n):,} tickets, {ids['events']:,} events, "
+                    f"{ids['clocks']:,} clocks ({time.monotonic() - started:.0f} s)", flush=True)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+        _GENERATE = None
     loaded = time.monotonic()
     finish(conn, tables, deferred, counters)
     say(f"  built {len(deferred)} indexes and the search index in {time.monotonic() - loaded:.1f} s", flush=True)
@@ -502,8 +529,37 @@ def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool =
     elif vacuum and sqlite:
         with db.engine.connect() as c:
             c.exec_driver_sql("ANALYZE")
-    return {**stats, **{f"rows_{k}": v for k, v in ids.items()}, "rows_tickets": n,
+    return {**stats, **{f"rows_{k}": v for k, v in ids.items()},
             "seconds": round(time.monotonic() - started, 1)}
+
+
+STATS = ("open", "overdue", "supervised_open", "supervised", "round2", "bounced", "transferred", "rejected",
+         "withdrawn", "closed_unconfirmed", "closed_forced", "fed_back", "extended")
+_GENERATE = None  # the batch maker of the load under way, for the forked workers
+
+
+def _generate(start: int):
+    return _GENERATE(start)
+
+
+def year_starts(n: int, per_day: int, at: datetime) -> list[tuple[int, int]]:
+    """(first ticket id, its local year) for each year the history covers, ticket tid filed at
+    at - (n - tid + 0.5) / per_day days; numbers count from 1 in each year."""
+    shift = timedelta(hours=8)  # Asia/Shanghai keeps no daylight saving time
+
+    def year_of(tid):
+        return (at - timedelta(days=(n - tid + 0.5) / per_day) + shift).year
+
+    out, tid = [], 1
+    while tid <= n:
+        year = year_of(tid)
+        out.append((tid, year))
+        lo, hi = tid, n + 1  # the first id of a later year: year_of(hi) > year
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if year_of(mid) == year else (lo, mid)
+        tid = hi
+    return out
 
 
 def _ft(at: datetime) -> str:
