@@ -4,7 +4,8 @@ The newest ticket is filed just now and one every 1/per_day days before it, so t
 the newest tickets, the open ones and the last months look alike at every size; a
 bigger table only has more years behind them. Most tickets are closed (fed_back, their
 accept, handle and feedback clocks stopped, a handling and a feedback row per round);
-about 120 are open, some of them overdue and on the supervision list; 3% went to a
+every 10th of the newest 1,000 is open, and every 300th of the 6,000 (or 60 days' worth)
+before them, many of those overdue and on the supervision list; 3% went to a
 second round after a "dissatisfied" answer, 0.5% were transferred twice, 3% once, 2% had
 an extension; 3% rejected, 1% withdrawn, 2% closed without feedback, 0.5% closed by force.
 
@@ -42,7 +43,7 @@ BATCH = 20_000
 canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 OPEN_RECENT = 1_000  # every 10th of the newest 1,000 tickets is still open...
 OPEN_RECENT_EVERY = 10
-OPEN_OLD = 6_000  # ...and every 300th of the 6,000 before them: long overdue, on the supervision list
+OPEN_OLD = 6_000  # ...and every 300th of the 6,000 (or 60 days' worth) before them: long overdue, supervised
 OPEN_OLD_EVERY = 300
 RANDOM_SEED = 20261126
 
@@ -82,7 +83,8 @@ class Roster:
         from ..extensions import db
         from ..models import Category, Department, Firm, User
 
-        depts = {d.id: (d.name_zh, d.name_en) for d in db.session.scalars(db.select(Department).order_by(Department.id))}
+        depts = {d.id: (d.name_zh, d.name_en)
+                 for d in db.session.scalars(db.select(Department).order_by(Department.id))}
         users = list(db.session.scalars(db.select(User).where(User.active.is_(True)).order_by(User.id)))
         official = {k: (u.id, u.name) for k, u in (official_by_dept or {}).items()}
         for u in users:
@@ -135,7 +137,8 @@ class Texts:
         self.by_code = {}
         for code in codes:
             variants = []
-            for title, desc in texts.REQUESTS.get(code) or [("企业诉求", "请园区协调解决企业生产经营中遇到的问题。")]:
+            plain = [("企业诉求", "请园区协调解决企业生产经营中遇到的问题。")]
+            for title, desc in texts.REQUESTS.get(code) or plain:
                 for _ in range(2):
                     values = texts.values_for(rng, product="产品", firm="公司", dept="承办部门")
                     t, d = texts.fill(title, values), texts.fill(desc, values)
@@ -255,6 +258,7 @@ def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool =
     counters = {year: (years[i + 1][0] if i + 1 < len(years) else n + 1) - first
                 for i, (first, year) in enumerate(years)}
     firsts = [first for first, _y in years]
+    open_old = max(OPEN_OLD, 60 * per_day)
 
     def deadline(start, limit):  # working days as calendar days x 7/5; yellow a day before, red3 3 days after
         due = start + limit * 1.4
@@ -292,7 +296,7 @@ def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool =
             title, description, title_words = variants[rng.randrange(len(variants))]
             back = n - tid  # 0 for the newest
             is_open = ((back < OPEN_RECENT and tid % OPEN_RECENT_EVERY == 0)
-                       or (OPEN_RECENT <= back < OPEN_RECENT + OPEN_OLD and tid % OPEN_OLD_EVERY == 0))
+                       or (OPEN_RECENT <= back < OPEN_RECENT + open_old and tid % OPEN_OLD_EVERY == 0))
             r = rng.random()
             fate = ("open" if is_open else "rejected" if r < .03 else "withdrawn" if r < .04
                     else "closed_unconfirmed" if r < .06 else "closed_forced" if r < .065 else "fed_back")
@@ -409,7 +413,8 @@ def seed(n: int, per_day: int, park=None, *, quiet: bool = False, vacuum: bool =
                         for i in range(transfers):
                             asked, when = hs + span * (.04 + .1 * i), hs + span * (.08 + .1 * i)
                             req_id = (tid - 1) * 4 + i + 1
-                            rows["transfers"].append((req_id, tid, path[i], path[i + 1], None, "非本单位职责，请转办",
+                            rows["transfers"].append((req_id, tid, path[i], path[i + 1], None,
+                                                      "非本单位职责，请转办",
                                                       "approved", official[path[i]], T(asked), coord, T(when),
                                                       "同意转办。", official[path[i]]))
                             evs.append((asked, official[path[i]], "request_transfer", None, None, "internal",
