@@ -170,10 +170,12 @@ def _hasher(key: bytes, key_id: str):
 def prepare(conn, tables) -> list:
     """Fast-load settings; drops the secondary indexes and the search index; returns the indexes to rebuild."""
     if conn.dialect.name == "sqlite":
-        for pragma in ("synchronous=OFF", "cache_size=-1000000", "foreign_keys=OFF"):
+        # threads: the index builds after the load sort with a helper thread.
+        for pragma in ("synchronous=OFF", "cache_size=-1000000", "foreign_keys=OFF", "threads=2"):
             conn.exec_driver_sql(f"PRAGMA {pragma}")
     else:
-        conn.exec_driver_sql("SET session_replication_role = replica")  # no FK trigger per row, as pg_restore
+        if conn.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar():
+            conn.exec_driver_sql("SET session_replication_role = replica")  # no FK trigger per row, as pg_restore
         for table, _c in tables.values():  # no autovacuum half-way through the load (its snapshot would
             conn.exec_driver_sql(f"ALTER TABLE {table.name} SET (autovacuum_enabled = off)")  # hold VACUUM back)
     conn.commit()
@@ -208,7 +210,8 @@ def finish(conn, tables, deferred, counters: dict[int, int]) -> None:
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                      f"GREATEST(1, (SELECT max(id) FROM {table.name})), "
                                      f"(SELECT max(id) IS NOT NULL FROM {table.name}))")
-            conn.exec_driver_sql("RESET session_replication_role")
+            if conn.exec_driver_sql("SELECT current_setting('session_replication_role')").scalar() == "replica":
+                conn.exec_driver_sql("RESET session_replication_role")
             for table, _c in tables.values():
                 conn.exec_driver_sql(f"ALTER TABLE {table.name} RESET (autovacuum_enabled)")
 
