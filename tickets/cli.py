@@ -171,13 +171,22 @@ def calendar_due(start: str, days: int):
         click.echo("official: every year it touches has its schedule loaded")
 
 
+BULK_ABOVE = 5_000  # up to this many tickets the demo is played through the services; above it, loaded in bulk
+
+
 @demo_cli.command("seed")
 @click.option("--tickets", default=200, show_default=True)
-def demo_seed(tickets: int):
-    """Build the demo park through the real services under a controllable clock."""
-    from .demo import seed
+@click.option("--bulk", "use_bulk", is_flag=True, help=f"Load the history in bulk (always above {BULK_ABOVE:,}).")
+@click.option("--per-day", type=int, default=None,
+              help="Bulk: tickets filed a day (default: N/60, between 20 and 1,000).")
+def demo_seed(tickets: int, use_bulk: bool, per_day: int | None):
+    """Build the demo park through the real services under a controllable clock, or in bulk for large sizes."""
+    from .demo import seed, seed_bulk
 
-    seed(tickets)
+    if use_bulk or tickets > BULK_ABOVE:
+        seed_bulk(tickets, per_day=per_day or min(1_000, max(20, tickets // 60)))
+    else:
+        seed(tickets)
 
 
 @demo_cli.command("is-empty")

@@ -183,3 +183,43 @@ def seed(tickets: int = 200, *, random_seed: int = RANDOM_SEED, quiet: bool = Fa
         for failure in result.failures:
             click.echo(f"  step refused: {failure}", err=True)
     return summary
+
+
+def seed_bulk(tickets: int, *, per_day: int = 1_000, random_seed: int = RANDOM_SEED, quiet: bool = False) -> dict:
+    """A park with a long history, loaded in bulk (tickets/demo/bulk.py): for sizes the services cannot play.
+
+    The park (calendar, reference data, staff and firms) is made as `seed` makes it, unless the
+    database has its users already; the history ends now, `per_day` tickets a working or other day.
+    Refuses (nothing changed) when the database already holds tickets.
+    """
+    from . import bulk
+
+    if db.session.scalar(db.select(Ticket.id).limit(1)) is not None:
+        raise click.ClickException("The database already holds tickets; the bulk demo is only loaded into a "
+                                   "database without any.")
+    started = _time.monotonic()
+    end = now()  # the service clock: the real one, or a test's
+    try:
+        seed_known_years()
+        ensure_reference_data()
+        if db.session.scalar(db.select(User.id).limit(1)) is None:
+            # The accounts were set up a couple of weeks before the first request.
+            set_now(end - timedelta(days=tickets / max(per_day, 1) + 14))
+            create_people(random.Random(random_seed))
+        db.session.commit()
+    finally:
+        set_now(end)  # the history ends at `end`, and the rest of this process stays there
+    park = _time.monotonic()
+    if not quiet:
+        click.echo(f"Demo park: {db.session.scalar(db.select(db.func.count(User.id)))} users "
+                   f"in {park - started:.1f} s; loading {tickets:,} tickets in bulk ...")
+    result = bulk.seed(max(0, tickets), max(1, per_day), quiet=quiet)
+    result["seconds"] = round(_time.monotonic() - started, 1)
+    if not quiet:
+        click.echo(f"Wrote {result['rows_tickets']:,} tickets, {result['rows_events']:,} events, "
+                   f"{result['rows_clocks']:,} clocks, {result['rows_handlings']:,} handlings, "
+                   f"{result['rows_feedbacks']:,} feedbacks, {result['rows_transfers']:,} transfers, "
+                   f"{result['rows_extensions']:,} extensions in {result['seconds']} s "
+                   f"({result['open']:,} open, {result['overdue']:,} of them overdue; {result['round2']:,} reworked; "
+                   f"{result['rejected']:,} rejected, {result['withdrawn']:,} withdrawn).")
+    return result
