@@ -34,7 +34,9 @@ from tickets.timeutil import from_local, set_now
 from .conftest import PASSWORD, Park, accept, drop_everything, file_request, handle
 
 FUZZ_NOW = from_local(datetime(2026, 11, 24, 10))
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1200"))
+# The second database's run (TEST_SECOND_RUN=1, scripts/test_at_odd_hours.sh) repeats the search with fewer
+# examples: the first run has made the 1200; this one shows the other database takes them too.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300" if os.environ.get("TEST_SECOND_RUN") == "1" else "1200"))
 COUNTER = os.path.join(os.path.dirname(__file__), "..", "test-artifacts")
 
 # Query parameters the routes read, and a few they do not.

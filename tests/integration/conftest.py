@@ -28,6 +28,7 @@ import pytest
 
 from config import TestingConfig
 from tests.conftest import KNOWN_NOW
+from tests.pgsuite import separate_url
 from tests.procs import python_path, without_faketime
 from tickets.timeutil import set_offset
 
@@ -259,7 +260,9 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
     compile_catalogs()
     root = tmp_path_factory.mktemp("delivery")
     db_path = root / "bihuan.db"
-    uri = f"sqlite:///{db_path}"
+    # The suite's database: a SQLite file, or a database of the module's own in the run's PostgreSQL
+    # cluster (TEST_DB=postgresql, tests/pgsuite.py); the worker gets it as DATABASE_URL below.
+    uri = separate_url(root, "delivery")
 
     class Cfg(TestingConfig):
         SQLALCHEMY_DATABASE_URI = uri
@@ -307,8 +310,9 @@ def worker_env(tmp_path_factory, redis_server, smtp_server):
         db.session.commit()
         users = {name: u.id for name, u in vars(park).items() if hasattr(u, "username")}
         users["coord2"] = coord2.id
-        mode = db.session.execute(db.text("PRAGMA journal_mode")).scalar()
-        assert mode == "wal", mode
+        if db.engine.dialect.name == "sqlite":
+            mode = db.session.execute(db.text("PRAGMA journal_mode")).scalar()
+            assert mode == "wal", mode
         db.session.remove()
 
     # Every process of the module (this one and the worker) runs the same clock: the system
