@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 
 SERVER_ENV = "TEST_PG_SERVER"   # the cluster's URL without a database, for the workers
 
@@ -30,16 +31,32 @@ def configure(config) -> None:
             return   # a database given from outside: use it as it is
         from .pg import TempPostgres
 
-        server = TempPostgres().start()
+        server = TempPostgres()
         done = []
 
         def stop():
             if not done:
                 done.append(1)
-                server.stop()
+                try:
+                    server.stop()
+                except Exception:   # never started (stopped while initdb ran): the folder is gone anyway
+                    pass
 
-        config.add_cleanup(stop)
+        def terminated(signum, frame):
+            # A `timeout` or a CI runner ends the run with SIGTERM: remove the cluster, then die of it.
+            stop()
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+        config.add_cleanup(stop)   # the end of the run, a failure or Ctrl-C
         atexit.register(stop)
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, terminated)
+        try:
+            server.start()
+        except BaseException:
+            stop()
+            raise
         os.environ[SERVER_ENV] = server.url.rsplit("/", 1)[0]
     if hasattr(config, "workerinput") or not _xdist_workers(config):
         _own_database(os.environ.get("PYTEST_XDIST_WORKER", "main"))
