@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from werkzeug.routing import UnicodeConverter
 
 from tickets.extensions import db
 
@@ -87,7 +88,7 @@ def test_odd_path_parts(app, park, login, world):
     users = (park.coordinator, park.inspector, park.admin, park.firm_user)
     tried = 0
     for rule in app.url_map.iter_rules():
-        strings = [n for n, c in rule._converters.items() if type(c).__name__ == "UnicodeConverter"]
+        strings = [n for n, c in rule._converters.items() if isinstance(c, UnicodeConverter)]
         if not strings:
             continue
         for user in users:
