@@ -41,12 +41,18 @@ system-deps:
 
 # The whole suite, then again under faketime at two hours when UTC and Shanghai disagree
 # about the date (scripts/test_at_odd_hours.sh); `make test ODD_HOURS=0` skips the reruns.
+# DB=both (the default): the main run on SQLite, the reruns on a temporary PostgreSQL cluster
+# (tests/pgsuite.py), so every module runs on both; DB=sqlite or DB=postgresql: all on that one.
 # Two processes (pytest-xdist), each test module in one of them: the machine has two cores.
 ODD_HOURS ?= 1
+DB ?= both
+MAIN_DB := $(if $(filter postgresql,$(DB)),postgresql,sqlite)
+ODD_DB := $(if $(filter sqlite,$(DB)),sqlite,postgresql)
 PARALLEL ?= -n 2 --dist loadfile
 test: $(TEST_STAMP) system-deps translations bandit
-	$(BIN)/python -m pytest -q tests $(PARALLEL) $(PYTEST_ARGS)
-	@if [ "$(ODD_HOURS)" = "1" ]; then bash scripts/test_at_odd_hours.sh $(PARALLEL) $(PYTEST_ARGS); fi
+	@case "$(DB)" in both|sqlite|postgresql) ;; *) echo "DB must be both, sqlite or postgresql" >&2; exit 2;; esac
+	TEST_DB=$(MAIN_DB) $(BIN)/python -m pytest -q tests $(PARALLEL) $(PYTEST_ARGS)
+	@if [ "$(ODD_HOURS)" = "1" ]; then TEST_DB=$(ODD_DB) bash scripts/test_at_odd_hours.sh $(PARALLEL) $(PYTEST_ARGS); fi
 
 # The static security check, before the tests: any high-severity finding in tickets/ or worker/
 # fails; medium ones are fixed or marked `# nosec <id>  # why` on the line.

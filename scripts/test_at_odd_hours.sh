@@ -8,10 +8,15 @@
 # Only the wall clock moves: monotonic clocks keep the machine's (FAKETIME_DONT_FAKE_MONOTONIC),
 # and scripts/faketime/sitecustomize.py mends Python's time.sleep, which libfaketime 0.9.10
 # breaks that way (with the monotonic clock moved instead, every timed wait of a thread hangs).
+# The database is TEST_DB's (sqlite, the default, or postgresql: one temporary cluster per pytest
+# run, tests/pgsuite.py). `make test` runs the main run on SQLite and these on PostgreSQL, so they
+# are the suite's PostgreSQL run too (dates never depend on the database).
 # What runs when:
-#   at 20:30 UTC, every module but those in NO_DATES, which hold no date, deadline or clock
-#     (routes, headers, permissions, hostile input, keys, catalogs) and run once, in the main run,
-#     and but those in RUNNING_CLOCK, which run at the other instant;
+#   at 20:30 UTC, every module but those in RUNNING_CLOCK, which run at the other instant; on SQLite
+#     also but those in NO_DATES, which hold no date, deadline or clock (routes, headers,
+#     permissions, hostile input, keys, catalogs) and ran in the main run; on PostgreSQL they
+#     run here, with fewer generated examples (TEST_SECOND_RUN=1: tests/test_fuzz.py,
+#     tests/test_api_schemathesis.py), for the main run has searched with the full count;
 #   at 23:59:30 Shanghai, the modules whose clock keeps running (RUNNING_CLOCK: a Celery worker,
 #     the browser tests' live server), the only ones for which a run crossing midnight differs
 #     from a run at 20:30 UTC: every other test stands at a fixed moment (tests/conftest.py).
@@ -25,9 +30,10 @@ dated=(tests)
 NO_DATES=(api_authorization api_idempotency api_schemathesis api_spec attachments_unit attacks_http authorization config download_name e2e_csp e2e_help fuzz
           e2e_api_docs help hostile_params id_ranges lifecycle_matrix migrations migration_sessions passwords
           permissions secrets security_headers server_header too_large translations)
+export TEST_DB=${TEST_DB:-sqlite} TEST_SECOND_RUN=1
 for name in "${NO_DATES[@]}"; do
     [ -f "tests/test_$name.py" ] || { echo "NO_DATES names tests/test_$name.py, which is gone" >&2; exit 1; }
-    dated+=(--ignore "tests/test_$name.py")
+    [ "$TEST_DB" = postgresql ] || dated+=(--ignore "tests/test_$name.py")
 done
 RUNNING_CLOCK=(tests/integration)
 for module in tests/test_e2e_*.py; do
@@ -45,7 +51,7 @@ for instant in "2026-12-01 20:30:00 UTC" "2026-12-01 23:59:30 +0800"; do
     sign="+"; [ "$offset" -lt 0 ] && sign=""
     run=(env TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH="$PWD/scripts/faketime${PYTHONPATH:+:$PYTHONPATH}"
          faketime -f "${sign}${offset}")
-    echo "== the tests at $(TZ=UTC date -d "@$target" '+%Y-%m-%d %H:%M:%S UTC')" \
+    echo "== the tests on $TEST_DB at $(TZ=UTC date -d "@$target" '+%Y-%m-%d %H:%M:%S UTC')" \
          "($(TZ=Asia/Shanghai date -d "@$target" '+%Y-%m-%d %H:%M:%S') in Shanghai)"
     # The faked clock must really read the instant, or the run proves nothing; and a sleep and
     # a thread's timed wait must still return.

@@ -15,6 +15,8 @@ from tickets.reference import ensure_reference_data
 from tickets.timeutil import from_local, local_today, set_now
 from tickets.validators import credit_check_char
 
+from . import pgsuite
+
 PASSWORD = "correct horse 7"
 # Every test runs "at" this moment unless it sets its own (the `clock` fixture, set_now,
 # frozen): Tuesday 24 November 2026, 07:30 in Shanghai, a working day, which is still
@@ -48,6 +50,8 @@ FUZZ_COUNTS = os.path.join(os.path.dirname(__file__), "..", "test-artifacts")
 
 
 def pytest_configure(config):
+    # TEST_DB=postgresql: one temporary cluster for the run, a database per xdist worker (tests/pgsuite.py).
+    pgsuite.configure(config)
     # The controller (not an xdist worker) forgets the counts of an earlier run.
     if not hasattr(config, "workerinput") and os.path.isdir(FUZZ_COUNTS):
         for name in os.listdir(FUZZ_COUNTS):
@@ -93,18 +97,21 @@ def app_on(url: str, tmp_path):
     app.before_request_funcs.setdefault(None, []).insert(0, _own_request_user)
 
     with app.app_context():
-        _db.drop_all()
-        _db.create_all()
+        pgsuite.fresh_schema(_db)
         ensure_reference_data()
         yield app
         _db.session.remove()
-        drop_everything()
+        if _db.engine.dialect.name == "postgresql" and url == os.environ.get("TEST_DATABASE_URL"):
+            _db.engine.dispose()   # the next test empties the tables (tests/pgsuite.py)
+        else:
+            drop_everything()
+            _db.engine.dispose()
     set_now(None)
 
 
 @pytest.fixture
 def app(tmp_path):
-    with app_on(os.environ.get("TEST_DATABASE_URL", f"sqlite:///{tmp_path / 'test.db'}"), tmp_path) as app:
+    with app_on(pgsuite.suite_url(tmp_path), tmp_path) as app:
         yield app
 
 

@@ -21,6 +21,7 @@ from tickets import create_app
 from tickets.extensions import db
 
 from .conftest import KNOWN_NOW, PASSWORD, Park
+from .pgsuite import fresh_schema, suite_url
 from .procs import without_faketime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +54,7 @@ def live_server(tmp_path):
 
     class BrowserConfig(TestingConfig):
         WTF_CSRF_ENABLED = True          # a real browser posts real tokens
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'e2e.db'}"
+        SQLALCHEMY_DATABASE_URI = suite_url(tmp_path, "e2e.db")   # or the run's PostgreSQL (tests/pgsuite.py)
         UPLOAD_DIR = str(tmp_path / "uploads")
         MAIL_DIR = str(tmp_path / "mail")
 
@@ -61,7 +62,7 @@ def live_server(tmp_path):
     set_now(KNOWN_NOW, running=True)
     app = create_app(BrowserConfig)
     with app.app_context():
-        db.create_all()
+        fresh_schema(db)
         ensure_reference_data()
         seed_known_years()
         park = Park()

@@ -66,7 +66,11 @@ def mpark(tmp_path_factory):
         SQLALCHEMY_DATABASE_URI = "sqlite://"
 
     if os.environ.get("TEST_DATABASE_URL"):
-        Cfg.SQLALCHEMY_DATABASE_URI = os.environ["TEST_DATABASE_URL"]
+        # The run's PostgreSQL (tests/pgsuite.py): a database of the module's own, which no test's
+        # `app` empties under it.
+        from .pgsuite import separate_url
+
+        Cfg.SQLALCHEMY_DATABASE_URI = separate_url(tmp, "matrix")
     app = create_app(Cfg)
     with app.app_context():
         db.drop_all()
@@ -79,6 +83,7 @@ def mpark(tmp_path_factory):
             set_now(None)
             db.session.remove()
             db.drop_all()
+            db.engine.dispose()
 
 
 def actor_for(park: Park, role: str):

@@ -7,7 +7,6 @@ inspector's token changes nothing.
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -29,6 +28,7 @@ from tickets.ticket.forms import FORMS
 from tickets.timeutil import from_local, set_now
 
 from .conftest import PASSWORD, Park, accept, drop_everything, file_request
+from .pgsuite import separate_url
 
 NOW = from_local(datetime(2026, 11, 24, 10))
 ROLES = ("firm", "firm_b", "official", "fin_official", "head", "coordinator", "leader", "inspector", "admin",
@@ -47,7 +47,7 @@ def world(tmp_path_factory):
     class Cfg(TestingConfig):
         UPLOAD_DIR = str(tmp / "uploads")
         MAIL_DIR = str(tmp / "mail")
-        SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{tmp / 'authz.db'}")
+        SQLALCHEMY_DATABASE_URI = separate_url(tmp, "authz")   # SQLite, or a database of its own in the run's PostgreSQL
 
     app = create_app(Cfg)
 

@@ -16,7 +16,6 @@ A route added to the app without a row here fails `test_every_route_has_a_row`.
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -36,6 +35,7 @@ from tickets.services.common import Upload
 from tickets.timeutil import from_local, set_now
 
 from .conftest import PASSWORD, Park, accept, drop_everything, file_request
+from .pgsuite import separate_url
 
 OK, LOGIN, DENY, HIDE = "OK", "LOGIN", "DENY", "HIDE"
 ROLES = ("anonymous", "firm", "firm_b", "official", "fin_official", "head", "coordinator", "leader", "inspector",
@@ -144,7 +144,7 @@ def world(tmp_path_factory):
     class Cfg(TestingConfig):
         UPLOAD_DIR = str(tmp / "uploads")
         MAIL_DIR = str(tmp / "mail")
-        SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{tmp / 'authz.db'}")
+        SQLALCHEMY_DATABASE_URI = separate_url(tmp, "authz")   # SQLite, or a database of its own in the run's PostgreSQL
 
     app = create_app(Cfg)
 

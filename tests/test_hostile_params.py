@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from werkzeug.routing import UnicodeConverter
 
 from tickets.extensions import db
 
@@ -87,7 +88,7 @@ def test_odd_path_parts(app, park, login, world):
     users = (park.coordinator, park.inspector, park.admin, park.firm_user)
     tried = 0
     for rule in app.url_map.iter_rules():
-        strings = [n for n, c in rule._converters.items() if type(c).__name__ == "UnicodeConverter"]
+        strings = [n for n, c in rule._converters.items() if isinstance(c, UnicodeConverter)]
         if not strings:
             continue
         for user in users:
@@ -104,3 +105,21 @@ def test_odd_path_parts(app, park, login, world):
                     where = (rule.rule, method, user.username, value[:40], resp.status_code)
                     assert resp.status_code < 500, where
     assert tried > 200, tried
+
+
+def test_a_nul_in_a_query_a_form_or_json_is_refused_and_changes_nothing(app, park, login):
+    """PostgreSQL refuses NUL in text; the app answers 400 in the user's language before any view runs."""
+    from tickets.extensions import db
+    from tickets.models import Ticket
+
+    client = login(park.firm_user)
+    before = db.session.scalar(db.select(db.func.count()).select_from(Ticket))
+    resp = client.post("/firm/requests/new", data={"title": "招工\x00难", "description": "缺人",
+                                                     "category_id": str(park.category("labor").id)})
+    assert resp.status_code == 400 and "NUL" in resp.get_data(as_text=True)
+    assert "不允许" in resp.get_data(as_text=True)  # zh, the firm user's language
+    assert db.session.scalar(db.select(db.func.count()).select_from(Ticket)) == before
+    assert login(park.hr_official).get("/desk/tickets", query_string={"q": "a\x00b"}).status_code == 400
+    api = client.post("/api/v1/tickets", data='{"title": "a\\u0000b"}', content_type="application/json")
+    assert api.status_code == 400 and api.mimetype == "application/problem+json"
+    assert client.get("/desk/tickets", query_string={"q": "正常"}).status_code in (200, 403)

@@ -14,7 +14,8 @@ from tickets.services.common import MAX_ID, parse_id
 
 from .conftest import file_request
 
-BEYOND = [str(2**63), str(2**64), "9" * 30, "9" * 5000]
+# 2**31: one past an INTEGER id, which PostgreSQL refuses to compare (an error, not "no row").
+BEYOND = [str(2**31), str(2**63), str(2**64), "9" * 30, "9" * 5000]
 # In range but no such row: the lookup itself must cope with the largest id.
 NO_ROW = [str(MAX_ID)]
 NOT_IDS = ["0", "00", "١", "-1", "1e3"]

@@ -54,7 +54,6 @@ lead it went to first; a closing the ticket's department and lead at the close.
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -79,6 +78,7 @@ from tickets.services.rates import export
 from tickets.timeutil import from_local, set_now
 
 from .conftest import PASSWORD, Park, accept, drop_everything, file_request, handle
+from .pgsuite import separate_url
 from .conftest_browser import translator
 
 AT = from_local(datetime(2026, 12, 10, 9))
@@ -195,7 +195,7 @@ def world(tmp_path_factory):
 
     class Cfg(TestingConfig):
         UPLOAD_DIR = str(tmp / "uploads")
-        SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{tmp / 'test.db'}")
+        SQLALCHEMY_DATABASE_URI = separate_url(tmp, "test")   # SQLite, or a database of its own in the run's PostgreSQL
 
     app = create_app(Cfg)
 

@@ -13,6 +13,7 @@ from tickets.extensions import db
 from tickets.models import Attachment
 
 from .conftest import file_request
+from .pgsuite import suite_url
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
@@ -109,7 +110,7 @@ def production_app(tmp_path, monkeypatch):
     class Cfg(ProductionConfig):
         SECRET_KEY = "a-real-secret-for-this-test-only"
         AUDIT_KEY = "a-real-audit-key-for-this-test-only"
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'prod.db'}"
+        SQLALCHEMY_DATABASE_URI = suite_url(tmp_path, "prod.db")
 
     return create_app(Cfg)
 
@@ -122,7 +123,7 @@ def test_hsts_in_production_only(production_app, tmp_path):
     assert hsts.startswith("max-age=") and int(hsts.split(";")[0].split("=")[1]) >= 180 * 86400, hsts
 
     class Other(TestingConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'other.db'}"
+        SQLALCHEMY_DATABASE_URI = suite_url(tmp_path, "other.db")
 
     resp = create_app(Other).test_client().get("/login")
     assert "Strict-Transport-Security" not in resp.headers

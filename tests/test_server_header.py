@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from .pgsuite import suite_url
 from .procs import without_faketime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ def launcher():
 
 def serve(argv: list[str], port: int, tmp_path):
     env = without_faketime(dict(os.environ, BIHUAN_ENV="testing",
-                                TEST_DATABASE_URL=f"sqlite:///{tmp_path / 'server.db'}"))
+                                TEST_DATABASE_URL=suite_url(tmp_path, "server.db")))
     log = open(tmp_path / "server.log", "wb")
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)

@@ -18,6 +18,7 @@ from tickets.timeutil import set_now
 
 from .account_support import REMEMBER, SESSION, cookies_of, kinds, replay, sign_in, signed_in, user_form
 from .conftest import KNOWN_NOW, PASSWORD, Park
+from .pgsuite import fresh_schema, suite_url
 
 
 # ---------------------------------------------------------------- cookies outlive nothing
@@ -187,13 +188,13 @@ def test_production_sends_both_cookies_secure(tmp_path, monkeypatch):
     class Prod(ProductionConfig):
         SECRET_KEY = "a-real-secret-key-of-length"
         AUDIT_KEY = "a-real-audit-key-of-length"
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'prod.db'}"
+        SQLALCHEMY_DATABASE_URI = suite_url(tmp_path, "prod.db")
         RATELIMIT_STORAGE_URI = "memory://"
         WTF_CSRF_ENABLED = False
 
     prod = create_app(Prod)
     with prod.app_context():
-        db.create_all()
+        fresh_schema(db)
         ensure_reference_data()
         park = Park()
         resp = sign_in(prod.test_client(), park.coordinator.username, remember=True)

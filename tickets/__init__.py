@@ -42,10 +42,12 @@ def create_app(config_class=None) -> Flask:
                                                              app.config.get("SQLALCHEMY_ENGINE_OPTIONS"))
     (config_class or config_from_env()).check(app)
 
-    from .routing import IdConverter
+    from .routing import IdConverter, TextConverter
 
-    # Before any route is added: every <int:...> is a row id in range (404 beyond).
+    # Before any route is added: every <int:...> is a row id in range (404 beyond), and every
+    # <name> a text without NUL (404 with one: PostgreSQL refuses it in a query).
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)

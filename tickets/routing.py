@@ -7,13 +7,22 @@ name `int`, before the blueprints, so every `<int:...>` (and any added later) ge
 """
 from __future__ import annotations
 
-from werkzeug.routing import IntegerConverter, ValidationError
+from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
 from .services.common import MAX_ID
 
 
+class TextConverter(UnicodeConverter):
+    """A path part (`<name>`) without a NUL character, which PostgreSQL cannot compare: else no route."""
+
+    def to_python(self, value: str) -> str:
+        if "\x00" in value:
+            raise ValidationError()
+        return super().to_python(value)
+
+
 class IdConverter(IntegerConverter):
-    """1 to 2^63 - 1, ASCII digits only; anything else matches no route."""
+    """1 to MAX_ID, ASCII digits only; anything else matches no route."""
 
     regex = r"[0-9]+"
 

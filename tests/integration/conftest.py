@@ -29,6 +29,7 @@ import pytest
 
 from config import TestingConfig
 from tests.conftest import KNOWN_NOW
+from tests.pgsuite import separate_url
 from tests.procs import python_path, without_faketime
 from tickets.timeutil import set_offset
 
@@ -357,7 +358,9 @@ def worker_env_on(uri: str, root: Path, redis_server, smtp_server, **settings):
 @pytest.fixture(scope="module")
 def worker_env(tmp_path_factory, redis_server, smtp_server):
     root = tmp_path_factory.mktemp("delivery")
-    with worker_env_on(f"sqlite:///{root / 'bihuan.db'}", root, redis_server, smtp_server) as env:
+    # The suite's database: a SQLite file, or a database of the module's own in the run's PostgreSQL
+    # cluster (TEST_DB=postgresql, tests/pgsuite.py); the worker gets it as DATABASE_URL.
+    with worker_env_on(separate_url(root, "delivery"), root, redis_server, smtp_server) as env:
         yield env
 
 

@@ -22,7 +22,9 @@ class Upload:
     data: bytes
 
 
-MAX_ID = 2**63 - 1  # the largest id any supported database can compare
+# The largest id a row can have: the id columns are INTEGER, which PostgreSQL holds in 4 bytes and
+# refuses to compare with a larger number (an error, not "no row"); SQLite would take up to 2**63 - 1.
+MAX_ID = 2**31 - 1
 
 
 def parse_id(value) -> int | None:

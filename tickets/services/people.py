@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import Category, Department, Firm, User
 from ..models.org import LANGUAGES, ROLES
 from ..validators import CREDIT_ALPHABET, is_valid_credit_code, is_valid_phone
-from .common import raise_if, require_text
+from .common import MAX_ID, raise_if, require_text
 from .errors import InvalidInput
 from .passwords import password_problem
 from .security_log import record
@@ -38,7 +38,7 @@ CONFLICT_WORDS = {"coordinator": _l("coordinator"), "official": _l("official"), 
 def _page(stmt, model, after: int | None, size: int | None = None):
     """Keyset paging on id: (rows, id to continue after, or None on the last page)."""
     size = size or current_app.config["PAGE_SIZE"]
-    if after and 0 < after < 2**63:  # beyond a BIGINT the database would raise, not answer
+    if after and 0 < after <= MAX_ID:  # beyond an INTEGER PostgreSQL would raise, not answer
         stmt = stmt.where(model.id > after)
     rows = db.session.scalars(stmt.order_by(model.id).limit(size + 1)).all()
     more = len(rows) > size
