@@ -226,7 +226,10 @@ def test_any_input_gives_a_page_or_a_4xx_and_a_refusal_writes_nothing(world):
             resp = client.post(url, query_string=query, data=form)
         count_case()
         seen[resp.status_code] = seen.get(resp.status_code, 0) + 1
-        assert resp.status_code < 500, (role, method, url, query, form and {k: str(v)[:80] for k, v in form.items()})
+        # /readyz answers 503 by design when Redis is not reachable (the test app has none).
+        ready = rule.rule == "/readyz" and resp.status_code == 503
+        assert resp.status_code < 500 or ready, (role, method, url, query,
+                                                 form and {k: str(v)[:80] for k, v in form.items()})
         if 400 <= resp.status_code < 500:
             assert fingerprint() == before, (role, method, url, resp.status_code)
         db.session.rollback()

@@ -117,14 +117,17 @@ def init_app(app) -> None:
 
     @app.before_request
     def refuse_nul():
-        """A NUL character in a query or form value (or a JSON body): 400, before any view reads it.
+        """No NUL character reaches a view: PostgreSQL refuses NUL in text (a query with one raises).
 
-        PostgreSQL refuses NUL in text (a query with one raises, a 500); no form of this site has
-        a use for one. Path parts are refused by the routes' converter (tickets/routing.py).
+        In a query string or a JSON body: 400, before any view reads it. In a form, where a
+        refusal would lose what the user typed, it is dropped from the values (no form of this site
+        has a use for one, and no browser sends one from a text field). Path parts are refused by
+        the routes' converter (tickets/routing.py).
         """
         if _has_nul(request):
             return _error_page(400, _("The request holds a character that is not allowed (NUL). "
                                       "Nothing was changed."))
+        _drop_nul_from_form(request)
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):
@@ -153,19 +156,28 @@ def init_app(app) -> None:
         return _error_page(500, _("Something went wrong on our side; nothing was changed. Please try again."))
 
 
-def _has_nul(req) -> bool:
-    def among(multi) -> bool:
-        return any("\x00" in key or any("\x00" in v for v in values if isinstance(v, str))
-                   for key, values in multi.lists())
+def _among(multi) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values if isinstance(v, str))
+               for key, values in multi.lists())
 
-    if among(req.args):
-        return True
-    if req.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") and among(req.form):
+
+def _has_nul(req) -> bool:
+    if _among(req.args):
         return True
     if req.is_json:
         data = req.get_data(cache=True)
         return b"\x00" in data or b"\\u0000" in data
     return False
+
+
+def _drop_nul_from_form(req) -> None:
+    if req.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data") or not _among(req.form):
+        return
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    clean = [(k.replace("\x00", ""), v.replace("\x00", "") if isinstance(v, str) else v)
+             for k, v in req.form.items(multi=True)]
+    req.__dict__["form"] = ImmutableMultiDict(clean)  # what request.form (a cached property) returns from now on
 
 
 def _unread() -> int:
