@@ -211,11 +211,12 @@ def test_a_worker_killed_mid_batch_loses_no_email(relay):
     assert set(seen) == {f"<{r.key.replace(':', '.')}@bihuan>" for r in rows.values()}  # none lost
     assert all(r.status == "sent" for r in rows.values())
     # At least once, and visible: the held rows came back when their lease ended (handed out a
-    # second time) and were sent again, with the same Message-ID; every other e-mail arrived once.
+    # second time) and were sent again, with the same Message-ID; only they can have arrived twice
+    # (one killed before it reached the mail server arrives once), every other e-mail arrived once.
     assert all(rows[i].claims == 2 for i in held)
     twice = {mid for mid, n in seen.items() if n > 1}
-    assert twice == {f"<{rows[i].key.replace(':', '.')}@bihuan>" for i in held}
-    assert max(seen.values()) == 2
+    assert twice <= {f"<{rows[i].key.replace(':', '.')}@bihuan>" for i in held}
+    assert max(seen.values()) <= 2
 
 
 class HungSmtp:
