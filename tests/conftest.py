@@ -126,6 +126,16 @@ def drop_everything() -> None:
         _db.drop_all()
 
 
+@pytest.fixture(scope="module")
+def pg_url():
+    """A throwaway PostgreSQL server for the module (tests/pg.py), for tests that compare the two databases."""
+    from .pg import TempPostgres
+
+    server = TempPostgres().start()
+    yield server.url
+    server.stop()
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

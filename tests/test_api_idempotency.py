@@ -21,18 +21,10 @@ from tickets.timeutil import from_local, set_now
 
 from .api_support import token_for
 from .conftest import Park, drop_everything
-from .pg import TempPostgres
 
 NOW = from_local(datetime(2026, 11, 24, 9, 30))
 BODY = {"category": "labor", "title": "招工难", "description": "缺少 30 名操作工", "contact_name": "王经理",
         "contact_phone": "13800138000"}
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    server = TempPostgres().start()
-    yield server.url
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -19,16 +19,8 @@ from tickets.models import (Event, ExtensionRequest, Feedback, Handling, Ticket,
 from tickets.timeutil import now, to_local
 
 from .conftest import app_on
-from .pg import TempPostgres
 
 N = 3_000
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    server = TempPostgres().start()
-    yield server.url
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -19,14 +19,6 @@ from tickets.services.outbox import TransientError, claim_due, deliver, retry_fa
 from tickets.timeutil import now, set_now
 
 from .conftest import Park, app_on
-from .pg import TempPostgres
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    server = TempPostgres().start()
-    yield server.url
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -22,14 +22,6 @@ from tickets.services.calendar import seed_year
 from tickets.timeutil import from_local, set_now
 
 from .conftest import Park, accept, file_request, handle
-from .pg import TempPostgres
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    server = TempPostgres().start()
-    yield server.url
-    server.stop()
 
 
 def _scenario(url: str) -> list[tuple[str, int, str]]:
