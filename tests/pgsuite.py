@@ -69,19 +69,22 @@ def _xdist_workers(config) -> bool:
         return False
 
 
-def _own_database(name: str) -> None:
+def _create_database(server: str, database: str) -> str:
+    """A new, empty database on the run's cluster (dropped first if a run left it); its URL."""
     import sqlalchemy as sa
 
-    from config import TestingConfig
-
-    server = os.environ[SERVER_ENV]
-    database = f"suite_{name}"
     engine = sa.create_engine(f"{server}/bihuan", isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}"')
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{database}"')
     engine.dispose()
-    url = f"{server}/{database}"
+    return f"{server}/{database}"
+
+
+def _own_database(name: str) -> None:
+    from config import TestingConfig
+
+    url = _create_database(os.environ[SERVER_ENV], f"suite_{name}")
     os.environ["TEST_DATABASE_URL"] = url
     TestingConfig.SQLALCHEMY_DATABASE_URI = url
 
@@ -131,13 +134,5 @@ def separate_url(tmp_path, name: str) -> str:
     suite = os.environ.get("TEST_DATABASE_URL")
     if not suite or not suite.startswith("postgresql"):
         return f"sqlite:///{tmp_path / (name + '.db')}"
-    import sqlalchemy as sa
-
     server, database = suite.rsplit("/", 1)
-    database = f"{database}_{name}"
-    engine = sa.create_engine(f"{server}/bihuan", isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{database}"')
-    engine.dispose()
-    return f"{server}/{database}"
+    return _create_database(server, f"{database}_{name}")
